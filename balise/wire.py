@@ -1,0 +1,107 @@
+"""Topics and the codec of wire format v1 (docs/wire-format.md).
+
+Decoding is strict: a payload either becomes a typed message or raises
+`WireError` with a `reason` the collector counts by.
+"""
+
+import re
+from typing import Final, Literal, TypeVar
+
+import msgspec
+
+from balise.model.messages import WIRE_MAJOR, Ack, Envelope, Heartbeat, Round, Status
+
+PREFIX: Final = "balise/v1"
+CATALOG_TOPIC: Final = f"{PREFIX}/catalog"
+EVENTS_TOPIC: Final = f"{PREFIX}/events"
+PROBE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+MAX_PAYLOAD: Final = 256 * 1024
+
+Channel = Literal["round", "status", "heartbeat", "ack"]
+CHANNELS: Final[tuple[Channel, ...]] = ("round", "status", "heartbeat", "ack")
+
+RejectReason = Literal["oversized", "bad_topic", "malformed", "unknown_version", "topic_mismatch"]
+
+
+class WireError(ValueError):
+    def __init__(self, reason: RejectReason, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason: RejectReason = reason
+        self.detail = detail
+
+
+def topic(probe_id: str, channel: Channel) -> str:
+    return f"{PREFIX}/probe/{probe_id}/{channel}"
+
+
+def subscription(channel: Channel) -> str:
+    return f"{PREFIX}/probe/+/{channel}"
+
+
+def parse_topic(name: str) -> tuple[str, Channel]:
+    """`balise/v1/probe/<id>/<channel>` → (id, channel)."""
+    parts = name.split("/")
+    if len(parts) != 5 or "/".join(parts[:3]) != f"{PREFIX}/probe":  # noqa: PLR2004
+        raise WireError("bad_topic", f"not a probe topic: {name!r}")
+    probe_id, channel = parts[3], parts[4]
+    if not PROBE_ID.match(probe_id):
+        raise WireError("bad_topic", f"invalid probe id in topic: {probe_id!r}")
+    for known in CHANNELS:
+        if channel == known:
+            return probe_id, known
+    raise WireError("bad_topic", f"unknown channel {channel!r}")
+
+
+T = TypeVar("T")
+M = TypeVar("M", Round, Status, Heartbeat, Ack)
+
+_encoder = msgspec.json.Encoder()
+_round = msgspec.json.Decoder(Round)
+_status = msgspec.json.Decoder(Status)
+_heartbeat = msgspec.json.Decoder(Heartbeat)
+_ack = msgspec.json.Decoder(Ack)
+_envelope = msgspec.json.Decoder(Envelope)
+
+
+def encode(message: Round | Status | Heartbeat | Ack) -> bytes:
+    return _encoder.encode(message)
+
+
+def _decode(decoder: msgspec.json.Decoder[T], payload: bytes) -> T:
+    if len(payload) > MAX_PAYLOAD:
+        raise WireError("oversized", f"{len(payload)} bytes > {MAX_PAYLOAD}")
+    try:
+        return decoder.decode(payload)
+    except msgspec.DecodeError as exc:
+        # Tell a message of another major version apart from a broken one.
+        try:
+            version = _envelope.decode(payload).v
+        except msgspec.DecodeError:
+            version = WIRE_MAJOR
+        if version != WIRE_MAJOR:
+            raise WireError("unknown_version", f"wire major version {version}") from exc
+        raise WireError("malformed", str(exc)) from exc
+
+
+def _checked(message: M, probe_id: str) -> M:
+    if message.v != WIRE_MAJOR:
+        raise WireError("unknown_version", f"wire major version {message.v}")
+    if message.probe != probe_id:
+        raise WireError("topic_mismatch", f"message of {message.probe!r} on {probe_id!r}'s topic")
+    return message
+
+
+def decode_round(payload: bytes, probe_id: str) -> Round:
+    return _checked(_decode(_round, payload), probe_id)
+
+
+def decode_status(payload: bytes, probe_id: str) -> Status:
+    return _checked(_decode(_status, payload), probe_id)
+
+
+def decode_heartbeat(payload: bytes, probe_id: str) -> Heartbeat:
+    return _checked(_decode(_heartbeat, payload), probe_id)
+
+
+def decode_ack(payload: bytes, probe_id: str) -> Ack:
+    return _checked(_decode(_ack, payload), probe_id)
