@@ -104,6 +104,7 @@ async def reconnecting(
     """
     delays = backoff.delays(cap=settings.backoff_cap_s)
     while True:
+        lost: BaseException | None = None
         try:
             async with make_client(
                 settings, identifier=identifier, will=will, persistent=persistent
@@ -113,9 +114,11 @@ async def reconnecting(
                     on_state(True)  # noqa: FBT003 - a one-argument callback
                 await session(client)
                 return
-        except (aiomqtt.MqttError, DisconnectedError) as exc:
-            if on_state:
-                on_state(False)  # noqa: FBT003 - a one-argument callback
-            delay = next(delays)
-            log.warning("mqtt %s: %s; retrying in %.1fs", settings.url, exc, delay)
-            await asyncio.sleep(delay)
+        # A session may run task groups: the connection loss then comes wrapped.
+        except* (aiomqtt.MqttError, DisconnectedError) as group:
+            lost = group.exceptions[0]
+        if on_state:
+            on_state(False)  # noqa: FBT003 - a one-argument callback
+        delay = next(delays)
+        log.warning("mqtt %s: %s; retrying in %.1fs", settings.url, lost, delay)
+        await asyncio.sleep(delay)

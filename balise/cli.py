@@ -1,0 +1,155 @@
+"""The `balise` command. Each subcommand imports its own modules, so `balise probe`
+on a Pi never loads collector code."""
+
+import argparse
+import asyncio
+import logging
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from balise.config import ConfigError
+
+Handler = Callable[[argparse.Namespace], int]
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration(text: str) -> float:
+    """`30s`, `2m`, `1.5h`, `500ms` or plain seconds."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 30s, 2m, 1h)")
+    return float(match.group(1)) * _UNIT[match.group(2) or "s"]
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from balise.demo import run_demo  # noqa: PLC0415 - lazy: keep the probe's start-up light
+
+    return asyncio.run(
+        run_demo(duration_s=args.duration, http_port=args.port, catalog=args.catalog)
+    )
+
+
+def _probe_run(args: argparse.Namespace) -> int:
+    from probe.main import run  # noqa: PLC0415 - lazy, see module docstring
+
+    return asyncio.run(run(args.config))
+
+
+def _probe_check(args: argparse.Namespace) -> int:
+    from probe.main import check  # noqa: PLC0415 - lazy, see module docstring
+
+    return asyncio.run(check(args.config, catalog=args.catalog))
+
+
+def _collector_run(args: argparse.Namespace) -> int:
+    from collector.main import run  # noqa: PLC0415 - lazy, see module docstring
+
+    return asyncio.run(run(args.config))
+
+
+def _lab_run(args: argparse.Namespace) -> int:
+    from balise.lab.runner import run_lab  # noqa: PLC0415 - lazy, see module docstring
+
+    return run_lab(args.mode, args.files, args.json, influx_url=args.influx_url)
+
+
+def _lab_clean(_: argparse.Namespace) -> int:
+    from balise.lab.netns.cleanup import clean_all  # noqa: PLC0415 - lazy, see module docstring
+
+    removed = clean_all()
+    for item in removed:
+        print(f"removed {item}")
+    print(f"{len(removed)} lab leftovers removed")
+    return 0
+
+
+def _bench_detector(args: argparse.Namespace) -> int:
+    from balise.bench.detector import bench_detector  # noqa: PLC0415 - lazy, see module docstring
+
+    return bench_detector(
+        probes=args.probes, targets=args.targets, rounds=args.rounds, json_out=args.json
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="balise", description=__doc__)
+    top.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="broker, collector, one probe and a status page")
+    demo.add_argument(
+        "--for",
+        dest="duration",
+        type=duration,
+        default=None,
+        metavar="DURATION",
+        help="stop by itself after DURATION (e.g. 30s) and print a JSON summary",
+    )
+    demo.add_argument("--port", type=int, default=8470, help="status page port (default 8470)")
+    demo.add_argument("--catalog", type=Path, default=None, help="measure this catalog file")
+    demo.set_defaults(handler=_demo)
+
+    probe = commands.add_parser("probe", help="the measurement probe").add_subparsers(
+        dest="action", required=True
+    )
+    run = probe.add_parser("run", help="measure and publish, round after round")
+    run.add_argument("--config", type=Path, required=True)
+    run.set_defaults(handler=_probe_run)
+    check = probe.add_parser("check", help="one round, shown as a table")
+    check.add_argument("--config", type=Path, default=None)
+    check.add_argument("--catalog", type=Path, default=None)
+    check.set_defaults(handler=_probe_check)
+
+    collector = commands.add_parser("collector", help="the collector").add_subparsers(
+        dest="action", required=True
+    )
+    crun = collector.add_parser("run", help="subscribe, store, detect")
+    crun.add_argument("--config", type=Path, required=True)
+    crun.set_defaults(handler=_collector_run)
+
+    lab = commands.add_parser("lab", help="scenario lab").add_subparsers(
+        dest="action", required=True
+    )
+    lrun = lab.add_parser("run", help="run scenario files and print the scorecard")
+    lrun.add_argument("--mode", choices=("sim", "netns"), default="sim")
+    lrun.add_argument("--json", type=Path, default=None, metavar="OUT")
+    lrun.add_argument("--influx-url", default=None, help="also store results in this InfluxDB")
+    lrun.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    lrun.set_defaults(handler=_lab_run)
+    lclean = lab.add_parser("clean", help="remove leftovers of a crashed netns run")
+    lclean.set_defaults(handler=_lab_clean)
+
+    bench = commands.add_parser("bench", help="benchmarks").add_subparsers(
+        dest="action", required=True
+    )
+    bdet = bench.add_parser("detector", help="detector memory and CPU per round")
+    bdet.add_argument("--probes", type=int, default=10_000)
+    bdet.add_argument("--targets", type=int, default=40)
+    bdet.add_argument("--rounds", type=int, default=5)
+    bdet.add_argument("--json", type=Path, default=None)
+    bdet.set_defaults(handler=_bench_detector)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        print(f"balise: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
