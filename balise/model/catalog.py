@@ -25,6 +25,7 @@ class Target(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     port: int = 443
     path: str = "/"
     http_domain: str | None = None  # plain-HTTP URL host, where block pages get injected
+    http_port: int = 80  # the plain-HTTP URL's port
     throughput_url: str | None = None  # a sized object of the platform
     control_address: str | None = None  # a known-good address of the platform
     kind: Literal["platform", "control"] = "platform"

@@ -35,7 +35,8 @@ class TcpResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     failure: Failure | None = None
     address: str
     port: int
-    control: bool = False  # a known-good address from the catalog, not the target's
+    control: bool = False  # not from the system resolver: the catalog's control address or
+    # the independent resolver's answer, to tell DNS tampering from IP blocking
 
 
 class TlsResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -108,8 +109,9 @@ class TracerouteResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
 class TargetResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One target's chain DNS → TCP → TLS → HTTP in one round.
 
-    `failed_layer` is the first layer of the chain that failed, `None` when the
-    whole chain succeeded; `failure` is that layer's failure string.
+    `failed_layer` is the first layer of the chain that failed, `None` when no
+    measured layer failed; `failure` is that layer's failure string (probe/chain.py
+    says exactly how the layer is judged).
     """
 
     target: str  # catalog target id, e.g. "tiktok"
@@ -121,3 +123,4 @@ class TargetResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     http: tuple[HttpResult, ...] = ()
     throughput: ThroughputResult | None = None
     traceroute: TracerouteResult | None = None
+    truncated: bool = False  # the round's deadline cut the chain short; unmeasured layers are empty
