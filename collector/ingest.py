@@ -1,0 +1,103 @@
+"""Every message from the broker enters here: validated, counted, deduplicated, handed on.
+
+`handle` is synchronous and never raises on bad input: a message that fails
+validation is counted by reason, logged (rate-limited, never its content) and
+dropped, and the collector goes on with the next one.
+"""
+
+import logging
+import time
+from collections.abc import Sequence
+
+from balise import wire
+from balise.model.messages import Heartbeat, Round, Status
+from collector.counters import Counters
+from collector.observers import Observer
+from collector.received import Received
+from collector.seen import SeenSeqs
+from collector.stores.batching import BatchWriter
+from collector.timestamps import clock_suspect
+
+log = logging.getLogger(__name__)
+
+LOG_EVERY_S = 10.0  # at most one log line per rejection reason this often
+DETAIL_CHARS = 200
+
+
+class Ingest:
+    def __init__(
+        self, *, writer: BatchWriter, observers: Sequence[Observer], counters: Counters
+    ) -> None:
+        self._writer = writer
+        self._observers = tuple(observers)
+        self._counters = counters
+        self._seen: dict[str, SeenSeqs] = {}
+        self._last_logged: dict[str, float] = {}  # log key → monotonic time
+        self._unlogged: dict[str, int] = {}  # log key → held back since
+
+    def handle(self, topic: str, payload: bytes, received_at: float) -> None:
+        self._counters.received += 1
+        try:
+            probe_id, channel = wire.parse_topic(topic)
+            if channel == "round":
+                self._round(wire.decode_round(payload, probe_id), payload, received_at)
+            elif channel == "status":
+                self._other(wire.decode_status(payload, probe_id), payload, received_at)
+            elif channel == "heartbeat":
+                self._other(wire.decode_heartbeat(payload, probe_id), payload, received_at)
+            else:
+                self._reject("bad_topic", f"{topic!r}: the collector does not take {channel!r}")
+        except wire.WireError as exc:
+            self._reject(exc.reason, f"{topic!r}: {exc.detail}")
+
+    def _round(self, round_: Round, payload: bytes, received_at: float) -> None:
+        seen = self._seen.get(round_.probe)
+        if seen is None:
+            seen = self._seen[round_.probe] = SeenSeqs()
+        if round_.seq in seen:
+            self._counters.duplicates += 1
+            return
+        if not self._writer.offer(Received(round_, payload, received_at)):
+            self._reject("buffer_full", f"round {round_.probe}#{round_.seq}: store backlog full")
+            return
+        seen.add(round_.seq)
+        if clock_suspect(round_.started, received_at):
+            self._counters.clock_suspect += 1
+        for observer in self._observers:
+            try:
+                observer.observe_round(round_, received_at)
+            except Exception:  # noqa: BLE001 - an observer's bug must not stop ingest
+                self._observer_failed(observer)
+
+    def _other(self, message: Status | Heartbeat, payload: bytes, received_at: float) -> None:
+        if not self._writer.offer(Received(message, payload, received_at)):
+            self._reject("buffer_full", f"{message.probe}: store backlog full")
+            return
+        for observer in self._observers:
+            try:
+                if isinstance(message, Status):
+                    observer.observe_status(message, received_at)
+                else:
+                    observer.observe_heartbeat(message, received_at)
+            except Exception:  # noqa: BLE001 - an observer's bug must not stop ingest
+                self._observer_failed(observer)
+
+    def _observer_failed(self, observer: Observer) -> None:
+        self._counters.observer_errors += 1
+        name = type(observer).__name__
+        self._warn(f"observer:{name}", f"observer {name} failed", exc_info=True)
+
+    def _reject(self, reason: str, detail: str) -> None:
+        self._counters.reject(reason)
+        self._warn(reason, f"rejected ({reason}) {detail[:DETAIL_CHARS]}")
+
+    def _warn(self, key: str, message: str, *, exc_info: bool = False) -> None:
+        """Log at most once per `LOG_EVERY_S` for each key, saying how many were held back."""
+        now = time.monotonic()
+        if now - self._last_logged.get(key, -LOG_EVERY_S) < LOG_EVERY_S:
+            self._unlogged[key] = self._unlogged.get(key, 0) + 1
+            return
+        self._last_logged[key] = now
+        more = self._unlogged.pop(key, 0)
+        suffix = f" (and {more} more since the last report)" if more else ""
+        log.warning("%s%s", message, suffix, exc_info=exc_info)

@@ -1,0 +1,12 @@
+"""A validated message as ingest hands it on: the decoded struct, its bytes, its arrival."""
+
+from dataclasses import dataclass
+
+from balise.model.messages import Heartbeat, Round, Status
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    message: Round | Status | Heartbeat
+    payload: bytes  # the JSON as it arrived, kept for the raw archive (SQLite)
+    received_at: float  # collector wall-clock time, unix seconds

@@ -1,0 +1,208 @@
+"""Messages and events as InfluxDB line protocol; the schema is docs/storage.md.
+
+Every point is keyed (measurement, tags, timestamp) by what identifies the
+measurement, never by when it arrived, so a re-delivered round rewrites the
+same points instead of adding new ones. Timestamps are milliseconds (`PRECISION`).
+"""
+
+import math
+from collections.abc import Sequence
+from typing import Final
+
+from balise.model.events import Event
+from balise.model.messages import Heartbeat, Round, Status
+from balise.model.results import TargetResult
+from collector import eventtext
+from collector.received import Received
+from collector.stores.summary import duration_ms, first_ms, http_status
+from collector.timestamps import clock_suspect, storage_time
+
+PRECISION: Final = "ms"
+
+FieldValue = str | bool | int | float | None
+
+
+# InfluxDB 1.x reads a backslash in a tag as itself, unless it escapes `,`, `=` or
+# a space; no line may contain a newline.
+_TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": " ", "\r": " "})
+_STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": " ", "\r": " "})
+
+
+def lines(batch: Sequence[Received]) -> str:
+    out: list[str] = []
+    for item in batch:
+        message = item.message
+        if isinstance(message, Round):
+            out += round_lines(message, item.received_at)
+        elif isinstance(message, Status):
+            out.append(status_line(message, item.received_at))
+        else:
+            out.append(heartbeat_line(message, item.received_at))
+    return "\n".join(out)
+
+
+def round_lines(round_: Round, received_at: float) -> list[str]:
+    """One `round` point, and one `target`, `throughput` or `anchor` point per result."""
+    meta = round_.meta
+    probe_tags = tags(
+        probe=round_.probe,
+        country=meta.country,
+        region=meta.region,
+        asn=str(meta.asn) if meta.asn else None,
+        access=meta.access.value,
+        network=meta.network,
+    )
+    ts = _ms(storage_time(round_.started, received_at))
+    suspect = clock_suspect(round_.started, received_at)
+    common: dict[str, FieldValue] = {
+        "seq": round_.seq,
+        "late": round_.late,
+        "clock_suspect": suspect,
+    }
+    out = [
+        f"round{probe_tags} "
+        + fields(
+            targets=len(round_.targets),
+            failed=sum(t.failed_layer is not None for t in round_.targets),
+            anchors_failed=sum(a.failure is not None for a in round_.anchors),
+            clock_synced=round_.clock.synced,
+            started=round_.started,
+            received=received_at,
+            **common,
+        )
+        + f" {ts}"
+    ]
+    for result in round_.targets:
+        target_tags = probe_tags + tags(target=result.target)
+        layer = result.failed_layer.value if result.failed_layer else None
+        out.append(
+            f"target{target_tags}{tags(failed_layer=layer)} {_target_fields(result, common)} {ts}"
+        )
+        if (tp := result.throughput) is not None:
+            out.append(
+                f"throughput{target_tags} "
+                + fields(
+                    ok=tp.failure is None,
+                    failure=tp.failure,
+                    kbps=tp.kbps,
+                    bytes=tp.bytes,
+                    duration_ms=duration_ms(tp.t0, tp.t),
+                    **common,
+                )
+                + f" {ts}"
+            )
+    for anchor in round_.anchors:
+        anchor_tags = tags(anchor=anchor.anchor, role=anchor.role, method=anchor.method)
+        out.append(
+            f"anchor{probe_tags}{anchor_tags} "
+            + fields(
+                ok=anchor.failure is None, failure=anchor.failure, rtt_ms=anchor.rtt_ms, **common
+            )
+            + f" {ts}"
+        )
+    return out
+
+
+def _target_fields(result: TargetResult, common: dict[str, FieldValue]) -> str:
+    return fields(
+        ok=result.failed_layer is None,
+        failure=result.failure,
+        dns_ms=first_ms(result.dns),
+        tcp_ms=first_ms(result.tcp),
+        tls_ms=first_ms(result.tls),
+        http_ms=first_ms(result.http),
+        http_status=http_status(result),
+        dns_bogon=any(d.bogon for d in result.dns),
+        blockpage=any(h.blockpage for h in result.http),
+        **common,
+    )
+
+
+def status_line(status: Status, received_at: float) -> str:
+    at = received_at if status.at is None else storage_time(status.at, received_at)
+    return (
+        f"probe_status{tags(probe=status.probe)} "
+        + fields(online=status.state == "online", state=status.state, version=status.version)
+        + f" {_ms(at)}"
+    )
+
+
+def heartbeat_line(heartbeat: Heartbeat, received_at: float) -> str:
+    return (
+        f"probe_status{tags(probe=heartbeat.probe)} "
+        + fields(
+            last_seq=heartbeat.last_seq,
+            backlog=heartbeat.backlog,
+            clock_synced=heartbeat.clock_synced,
+        )
+        + f" {_ms(storage_time(heartbeat.at, received_at))}"
+    )
+
+
+def event_line(event: Event) -> str:
+    """One point per event, at its start: a later version of the event overwrites it."""
+    scope = event.scope
+    return (
+        "event"
+        + tags(
+            id=event.id,
+            kind=event.kind.value,
+            platform=event.platform,
+            method=event.method,
+            country=scope.country,
+            region=scope.region,
+            asn=str(scope.asn) if scope.asn else None,
+            access=scope.access.value if scope.access else None,
+            probe=scope.probe,
+        )
+        + " "
+        + fields(
+            state=event.state,
+            title=eventtext.title(event),
+            text=eventtext.text(event),
+            start=event.start,
+            end=event.end,
+            confidence=event.confidence,
+            affected=event.affected,
+            total=event.total,
+            updated=event.updated,
+        )
+        + f" {_ms(event.start)}"
+    )
+
+
+def tags(**pairs: str | None) -> str:
+    """`,k=v` for each pair with a value, escaped; an empty or None value is left out."""
+    out = ""
+    for key, value in pairs.items():
+        if value:
+            # A trailing backslash would escape the separator after it: InfluxDB cannot take it.
+            escaped = value.translate(_TAG_ESCAPES).rstrip("\\")
+            if escaped:
+                out += f",{key}={escaped}"
+    return out
+
+
+def fields(**pairs: FieldValue) -> str:
+    """`k=v,...` typed the line-protocol way; None, NaN and infinities are left out."""
+    return ",".join(
+        f"{key}={rendered}"
+        for key, value in pairs.items()
+        if (rendered := field_value(value)) is not None
+    )
+
+
+def field_value(value: FieldValue) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value}i"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else None
+    return '"' + value.translate(_STRING_ESCAPES) + '"'
+
+
+def _ms(t: float) -> int:
+    return round(t * 1000.0)
