@@ -14,6 +14,7 @@ class Counters:
     stored_rounds: int = 0
     stored_points: int = 0  # points (InfluxDB) or rows (SQLite)
     store_failures: int = 0  # failed write attempts; each is retried
+    store_ok: bool = True  # the latest write attempt succeeded
     store_dropped: int = 0  # messages the store refused for good (logged)
     last_store_error: str | None = None
     last_store_error_at: float | None = None

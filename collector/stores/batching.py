@@ -94,6 +94,7 @@ class BatchWriter:
                 parts += self._split_or_drop(part, exc)
                 continue
             delays = backoff.delays(cap=self._backoff_cap_s)
+            self._counters.store_ok = True
             self._counters.stored_points += points
             self._counters.stored_rounds += sum(isinstance(r.message, Round) for r in part)
 
@@ -118,6 +119,7 @@ class BatchWriter:
 
     def _store_failed(self, exc: Exception) -> None:
         self._counters.store_failures += 1
+        self._counters.store_ok = False
         self._counters.last_store_error = str(exc)
         self._counters.last_store_error_at = time.time()
 

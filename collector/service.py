@@ -1,0 +1,178 @@
+"""The long-lived collector: MQTT in, stores and detection, events out, HTTP health.
+
+    async with Collector(settings, catalog=catalog, detector=detector) as collector:
+        await stop.wait()
+
+Owns its tasks (named `collector.*`); leaving the block stops the subscription,
+flushes what is buffered to the store and closes it.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+import aiomqtt
+import msgspec
+
+from balise import wire
+from balise.model.catalog import Catalog
+from balise.model.events import Event
+from balise.mqtt import reconnecting
+from collector.counters import Counters
+from collector.http import make_app, serve
+from collector.ingest import Ingest
+from collector.observers import Detector
+from collector.outputs.mqtt_events import MqttEventPublisher
+from collector.outputs.outbox import Outbox
+from collector.outputs.webhooks import Webhooks
+from collector.settings import CollectorSettings
+from collector.stores.batching import BatchWriter
+from collector.stores.factory import make_store
+from collector.tasks import cancel_and_wait
+
+if TYPE_CHECKING:
+    from collector.stores.store import Store
+
+log = logging.getLogger(__name__)
+
+CHANNELS: tuple[wire.Channel, ...] = ("round", "status", "heartbeat")
+
+
+class Collector:
+    def __init__(
+        self,
+        settings: CollectorSettings,
+        *,
+        catalog: Catalog,
+        detector: Detector | None = None,
+    ) -> None:
+        self.settings = settings
+        self.counters = Counters()
+        self.store: Store = make_store(settings.store, state_dir=Path(settings.state_dir))
+        self.http_port: int | None = None  # the port bound, once started
+        self._catalog = catalog
+        self._detector = detector
+        batch = settings.batch
+        self._writer = BatchWriter(
+            self.store,
+            self.counters,
+            batch_size=batch.size,
+            interval_s=batch.interval_s,
+            capacity=batch.capacity,
+            backoff_cap_s=batch.backoff_cap_s,
+            stop_timeout_s=batch.stop_timeout_s,
+        )
+        self.ingest = Ingest(
+            writer=self._writer,
+            observers=[detector] if detector is not None else [],
+            counters=self.counters,
+        )
+        outputs = settings.outputs
+        self._mqtt_events = MqttEventPublisher(self.counters, capacity=outputs.queue)
+        self._store_events = Outbox(
+            "store",
+            self._store_event,
+            self.counters,
+            capacity=outputs.queue,
+            backoff_cap_s=outputs.backoff_cap_s,
+        )
+        self._webhooks = Webhooks(settings.webhooks, self.counters, outputs)
+        self._stack = contextlib.AsyncExitStack()
+
+    def emit(self, events: list[Event]) -> None:
+        """Send changed events to every output: MQTT, the store, the webhooks."""
+        self.counters.events_emitted += len(events)
+        for event in events:
+            self._mqtt_events.put(event)
+            self._store_events.put(event)
+            self._webhooks.put(event)
+
+    async def __aenter__(self) -> Self:
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(self.store.close)
+            await stack.enter_async_context(self._writer)
+            await stack.enter_async_context(self._store_events)
+            await stack.enter_async_context(self._webhooks)
+            host, port = self.settings.http.address()
+            self.http_port = await stack.enter_async_context(
+                serve(make_app(self.counters), host, port)
+            )
+            tasks = [asyncio.create_task(self._mqtt(), name="collector.mqtt")]
+            if self._detector is not None:
+                tasks.append(
+                    asyncio.create_task(self._evaluate(self._detector), name="collector.detection")
+                )
+            stack.push_async_callback(cancel_and_wait, *tasks)
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stack.aclose()
+
+    async def _mqtt(self) -> None:
+        await reconnecting(
+            self.settings.mqtt,
+            self._session,
+            identifier=self.settings.client_id,
+            persistent=True,
+            on_state=self._mqtt_state,
+        )
+
+    def _mqtt_state(self, connected: bool) -> None:  # noqa: FBT001 - balise.mqtt's callback
+        self.counters.mqtt_connected = connected
+
+    async def _session(self, client: aiomqtt.Client) -> None:
+        for channel in CHANNELS:
+            await client.subscribe(wire.subscription(channel), qos=1)
+        await client.publish(
+            wire.CATALOG_TOPIC, msgspec.json.encode(self._catalog), qos=1, retain=True
+        )
+        tasks = (
+            asyncio.create_task(self._consume(client), name="collector.mqtt-consume"),
+            asyncio.create_task(self._mqtt_events.run(client), name="collector.mqtt-events"),
+        )
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await cancel_and_wait(*(task for task in tasks if not task.done()))
+        for task in done:
+            task.result()  # re-raises a lost connection for the reconnect loop
+
+    async def _consume(self, client: aiomqtt.Client) -> None:
+        handle = self.ingest.handle
+        async for message in client.messages:
+            handle(message.topic.value, _as_bytes(message.payload), time.time())
+
+    async def _evaluate(self, detector: Detector) -> None:
+        interval = self.settings.detection.evaluate_interval_s
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                changed = detector.evaluate(time.time())
+            except Exception:  # a detector bug must not stop the collector
+                log.exception("detector.evaluate failed")
+                continue
+            if changed:
+                self.emit(changed)
+
+    async def _store_event(self, event: Event) -> None:
+        await self.store.write_events([event])
+
+
+def _as_bytes(payload: bytes | bytearray | str | float | None) -> bytes:
+    if isinstance(payload, bytes):
+        return payload
+    if isinstance(payload, bytearray):
+        return bytes(payload)
+    if isinstance(payload, str):
+        return payload.encode()
+    return b"" if payload is None else str(payload).encode()
