@@ -1,0 +1,318 @@
+"""The probe's network backend: every socket, DNS query and HTTP request goes through it.
+
+Measurements get a `Backend` and never touch the network themselves, so a test (or
+the lab) substitutes its own: subclass `NetworkBackend` and override a method, e.g.
+`open_stream` to refuse every connection. `NetworkBackend` holds no connection
+between calls: each measurement opens fresh sockets, as a measurement should.
+
+Heavy libraries (aiohttp, dnspython's resolver, scapy) are imported on first use so
+the probe starts fast on a Pi Zero.
+"""
+
+import asyncio
+import contextlib
+import ipaddress
+import os
+import random
+import socket
+import ssl
+import struct
+import time
+from dataclasses import dataclass
+from importlib.util import find_spec
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from balise.model.failures import DNS_SERVER_FAILURE
+from balise.model.results import Hop
+from probe.classify import MeasurementFailure
+from probe.measurements.resolver import ResolverSpec, parse_resolver
+
+if TYPE_CHECKING:
+    import aiohttp
+    import dns.message
+
+    from probe.measure_settings import MeasureSettings
+
+RESOLV_CONF = Path("/etc/resolv.conf")
+ROUTE_TABLE = Path("/proc/net/route")
+USER_AGENT = "Mozilla/5.0 (X11; Linux armv7l) AppleWebKit/537.36 (KHTML, like Gecko)"
+_RTF_GATEWAY = 0x2
+_DOH_MAX_BYTES = 65_535
+_CHUNK = 16_384
+_ICMP_ECHO = {socket.AF_INET: (8, 0), socket.AF_INET6: (128, 129)}  # (request, reply) types
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One HTTP response, redirects not followed."""
+
+    status: int
+    location: str | None  # the Location header, as sent
+    body: bytes  # the first `keep_bytes` of the body
+    length: int  # body bytes read; reading stops at `max_bytes`
+    complete: bool  # the whole body was read, neither capped nor cut by time
+    seconds: float  # from request to the last byte read
+
+
+class Backend(Protocol):
+    def system_resolver(self) -> ResolverSpec: ...
+
+    """Network I/O for measurements. Callers bound each call with asyncio.timeout."""
+
+    async def dns_query(
+        self, query: "dns.message.Message", resolver: ResolverSpec
+    ) -> "dns.message.Message": ...
+
+    async def connect(self, address: str, port: int) -> None: ...
+
+    async def tls_handshake(self, address: str, port: int, sni: str, *, verify: bool) -> str: ...
+
+    async def fetch(
+        self, url: str, address: str, *, keep_bytes: int, max_bytes: int, max_seconds: float | None
+    ) -> Fetched: ...
+
+    async def ping(self, address: str) -> float: ...
+
+    def default_gateway(self) -> str | None: ...
+
+    def can_traceroute(self) -> bool: ...
+
+    async def traceroute(
+        self, address: str, port: int, *, max_hops: int, wait_s: float
+    ) -> tuple[Hop, ...]: ...
+
+
+class NetworkBackend:
+    """The real network, as seen from this host (or this network namespace)."""
+
+    def __init__(
+        self,
+        *,
+        system_resolver: str | None = None,
+        ca_file: str | None = None,
+        resolv_conf: Path = RESOLV_CONF,
+        route_table: Path = ROUTE_TABLE,
+    ) -> None:
+        self._system_override = parse_resolver(system_resolver) if system_resolver else None
+        self._resolv_conf = resolv_conf
+        self._route_table = route_table
+        self._verifying = ssl.create_default_context()
+        if ca_file:
+            self._verifying.load_verify_locations(cafile=ca_file)
+        self._unverified = ssl.create_default_context()
+        self._unverified.check_hostname = False
+        self._unverified.verify_mode = ssl.CERT_NONE
+
+    @classmethod
+    def from_settings(cls, settings: "MeasureSettings") -> "NetworkBackend":
+        return cls(system_resolver=settings.system_resolver, ca_file=settings.ca_file)
+
+    def system_resolver(self) -> ResolverSpec:
+        """The resolver the system uses: the override, else resolv.conf's first nameserver.
+
+        resolv.conf is read on every call so a DHCP change (or `ip netns exec`'s
+        per-namespace file) is seen at the next round.
+        """
+        if self._system_override is not None:
+            return self._system_override
+        import dns.resolver  # noqa: PLC0415 - lazy: dnspython's resolver is slow to import
+
+        resolver = dns.resolver.Resolver(filename=str(self._resolv_conf))
+        return ResolverSpec(kind="udp", address=str(resolver.nameservers[0]), port=resolver.port)
+
+    async def dns_query(
+        self, query: "dns.message.Message", resolver: ResolverSpec
+    ) -> "dns.message.Message":
+        if resolver.kind == "doh":
+            return await self._doh_query(query, resolver)
+        import dns.asyncquery  # noqa: PLC0415 - lazy, see the module docstring
+
+        response, _ = await dns.asyncquery.udp_with_fallback(
+            query, str(resolver.address), port=resolver.port
+        )
+        return response
+
+    async def _doh_query(
+        self, query: "dns.message.Message", resolver: ResolverSpec
+    ) -> "dns.message.Message":
+        """RFC 8484: the query in wire format, POSTed as application/dns-message."""
+        import dns.message  # noqa: PLC0415 - lazy, see the module docstring
+
+        if resolver.url is None or resolver.address is None:
+            raise ValueError(f"DoH resolver {resolver} has no URL or no address")
+        query.id = 0  # RFC 8484 4.1: cache-friendly
+        headers = {"Content-Type": "application/dns-message", "Accept": "application/dns-message"}
+        url, host, pinned = _pinned(resolver.url, resolver.address)
+        async with (
+            self._session() as session,
+            session.post(
+                url, data=query.to_wire(), headers=headers | pinned, server_hostname=host
+            ) as response,
+        ):
+            response.raise_for_status()
+            wire = await response.content.read(_DOH_MAX_BYTES)
+        answer = dns.message.from_wire(wire)
+        if not query.is_response(answer):
+            raise MeasurementFailure(DNS_SERVER_FAILURE, "the DoH answer is not for our query")
+        return answer
+
+    async def open_stream(
+        self, address: str, port: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A TCP connection; what every connect and TLS handshake starts with."""
+        return await asyncio.open_connection(address, port)
+
+    async def connect(self, address: str, port: int) -> None:
+        _, writer = await self.open_stream(address, port)
+        await _close(writer)
+
+    async def tls_handshake(self, address: str, port: int, sni: str, *, verify: bool) -> str:
+        """Handshake with `sni` and return the TLS version; raise on any failure.
+
+        With `verify`, the certificate must chain to a trusted CA and name `sni`.
+        """
+        context = self._verifying if verify else self._unverified
+        _, writer = await self.open_stream(address, port)
+        try:
+            await writer.start_tls(context, server_hostname=sni)
+            tls = writer.get_extra_info("ssl_object")
+            return str(tls.version()) if tls is not None else "unknown"
+        finally:
+            await _close(writer)
+
+    async def fetch(
+        self, url: str, address: str, *, keep_bytes: int, max_bytes: int, max_seconds: float | None
+    ) -> Fetched:
+        """GET `url` from `address` (whatever DNS says of its host), no redirects.
+
+        Reading stops without error after `max_bytes` or `max_seconds`.
+        """
+        target, host, pinned = _pinned(url, address)
+        headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"} | pinned
+        started = time.monotonic()
+        async with (
+            self._session() as session,
+            session.get(
+                target, allow_redirects=False, headers=headers, server_hostname=host
+            ) as response,
+        ):
+            kept = bytearray()
+            length = 0
+            complete = False
+            reading = asyncio.timeout(max_seconds)
+            try:
+                async with reading:
+                    async for chunk in response.content.iter_chunked(_CHUNK):
+                        length += len(chunk)
+                        if len(kept) < keep_bytes:
+                            kept += chunk[: keep_bytes - len(kept)]
+                        if length >= max_bytes:
+                            break
+                    else:
+                        complete = True
+            except TimeoutError:
+                if not reading.expired():
+                    raise  # not our time cap: a failure
+            return Fetched(
+                status=response.status,
+                location=response.headers.get("Location"),
+                body=bytes(kept),
+                length=length,
+                complete=complete,
+                seconds=time.monotonic() - started,
+            )
+
+    def _session(self) -> "aiohttp.ClientSession":
+        """A one-use session: a measurement shares no connection with another."""
+        import aiohttp  # noqa: PLC0415 - lazy, see the module docstring
+
+        connector = aiohttp.TCPConnector(ssl=self._verifying, force_close=True)
+        no_limit = aiohttp.ClientTimeout(total=None)  # the caller's asyncio.timeout bounds it
+        return aiohttp.ClientSession(connector=connector, timeout=no_limit, trust_env=False)
+
+    async def ping(self, address: str) -> float:
+        """One ICMP echo through an unprivileged ping socket; the round-trip time in seconds.
+
+        Raises PermissionError when net.ipv4.ping_group_range excludes this process.
+        """
+        family = socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET  # noqa: PLR2004
+        proto = socket.IPPROTO_ICMPV6 if family == socket.AF_INET6 else socket.IPPROTO_ICMP
+        request_type, reply_type = _ICMP_ECHO[family]
+        sequence = random.randrange(1 << 16)  # noqa: S311 - matches a reply, not a secret
+        # The kernel fills in the identifier and the checksum of a ping socket's echo.
+        packet = struct.pack("!BBHHH", request_type, 0, 0, 0, sequence) + b"balise"
+        loop = asyncio.get_running_loop()
+        with socket.socket(family, socket.SOCK_DGRAM, proto) as sock:
+            sock.setblocking(False)  # noqa: FBT003 - the socket API's own signature
+            started = time.monotonic()
+            await loop.sock_sendto(sock, packet, (address, 0))
+            while True:
+                data = await loop.sock_recv(sock, 1024)
+                if data[:1] == bytes([reply_type]) and data[6:8] == packet[6:8]:
+                    return time.monotonic() - started
+
+    def default_gateway(self) -> str | None:
+        """The IPv4 default route's gateway, from the kernel's routing table."""
+        try:
+            lines = self._route_table.read_text(encoding="ascii").splitlines()[1:]
+        except OSError:
+            return None
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 3 and fields[1] == "00000000" and int(fields[3], 16) & _RTF_GATEWAY:  # noqa: PLR2004
+                return socket.inet_ntoa(struct.pack("<L", int(fields[2], 16)))
+        return None
+
+    def can_traceroute(self) -> bool:
+        """Traceroute crafts raw packets: it needs root and the optional scapy."""
+        return os.geteuid() == 0 and find_spec("scapy") is not None
+
+    async def traceroute(
+        self, address: str, port: int, *, max_hops: int, wait_s: float
+    ) -> tuple[Hop, ...]:
+        return await asyncio.to_thread(_tcp_traceroute, address, port, max_hops, wait_s)
+
+
+def _pinned(url: str, address: str) -> tuple[str, str, dict[str, str]]:
+    """`url` with its host replaced by `address`; the host; the Host header naming it.
+
+    The host is also the TLS server name (aiohttp's `server_hostname`).
+    """
+    import yarl  # noqa: PLC0415 - comes with aiohttp, lazy like it
+
+    parsed = yarl.URL(url)
+    host = str(parsed.raw_host)
+    header = host if parsed.is_default_port() else f"{host}:{parsed.port}"
+    return str(parsed.with_host(address)), host, {"Host": header}
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(OSError, ssl.SSLError):  # the peer's way of closing does not matter
+        await writer.wait_closed()
+
+
+def _tcp_traceroute(address: str, port: int, max_hops: int, wait_s: float) -> tuple[Hop, ...]:
+    """TCP SYN probes with TTL 1..max_hops, all sent at once (blocking: run in a thread)."""
+    from scapy.layers.inet import IP, TCP  # noqa: PLC0415 - optional, heavy, root only
+    from scapy.sendrecv import sr  # noqa: PLC0415
+
+    probes = IP(dst=address, ttl=(1, max_hops)) / TCP(dport=port, flags="S")
+    answered, _ = sr(probes, timeout=wait_s, verbose=0)
+    replies = {
+        int(sent.ttl): Hop(
+            int(sent.ttl),
+            str(reply.src),
+            round((float(reply.time) - float(sent.sent_time or reply.time)) * 1e3, 2),
+        )
+        for sent, reply in answered
+    }
+    hops: list[Hop] = []
+    for ttl in range(1, max_hops + 1):
+        hops.append(replies.get(ttl, Hop(ttl, None, None)))
+        if hops[-1].address == address:
+            break
+    while hops and hops[-1].address is None:
+        hops.pop()
+    return tuple(hops)
