@@ -14,7 +14,7 @@ from balise.model.messages import Heartbeat, Round, Status
 from balise.model.results import TargetResult
 from collector import eventtext
 from collector.received import Received
-from collector.stores.summary import duration_ms, first_ms, http_status
+from collector.stores.summary import chain_ok, duration_ms, first_ms, http_status
 from collector.timestamps import clock_suspect, storage_time
 
 PRECISION: Final = "ms"
@@ -24,7 +24,7 @@ FieldValue = str | bool | int | float | None
 
 # InfluxDB 1.x reads a backslash in a tag as itself, unless it escapes `,`, `=` or
 # a space; no line may contain a newline.
-_TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": " ", "\r": " "})
+_TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\ ", "\r": r"\ "})
 _STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": " ", "\r": " "})
 
 
@@ -63,7 +63,7 @@ def round_lines(round_: Round, received_at: float) -> list[str]:
         f"round{probe_tags} "
         + fields(
             targets=len(round_.targets),
-            failed=sum(t.failed_layer is not None for t in round_.targets),
+            failed=sum(not chain_ok(t) for t in round_.targets),
             anchors_failed=sum(a.failure is not None for a in round_.anchors),
             clock_synced=round_.clock.synced,
             started=round_.started,
@@ -105,8 +105,9 @@ def round_lines(round_: Round, received_at: float) -> list[str]:
 
 def _target_fields(result: TargetResult, common: dict[str, FieldValue]) -> str:
     return fields(
-        ok=result.failed_layer is None,
+        ok=chain_ok(result),
         failure=result.failure,
+        truncated=result.truncated,
         dns_ms=first_ms(result.dns),
         tcp_ms=first_ms(result.tcp),
         tls_ms=first_ms(result.tls),

@@ -18,7 +18,7 @@ from balise.model.events import Event
 from balise.model.messages import Heartbeat, Round, Status
 from collector.errors import RejectedError, UnavailableError
 from collector.received import Received
-from collector.stores.summary import first_ms, http_status
+from collector.stores.summary import chain_ok, first_ms, http_status
 from collector.timestamps import clock_suspect, storage_time
 
 T = TypeVar("T")
@@ -260,7 +260,7 @@ def _write(db: sqlite3.Connection, batch: Sequence[Received]) -> int:
         if isinstance(message, Round):
             time = storage_time(message.started, received_at)
             meta = message.meta
-            failed = sum(t.failed_layer is not None for t in message.targets)
+            failed = sum(not chain_ok(t) for t in message.targets)
             rounds.append(
                 (
                     message.probe,
@@ -286,7 +286,7 @@ def _write(db: sqlite3.Connection, batch: Sequence[Received]) -> int:
                     t.target,
                     message.seq,
                     time,
-                    t.failed_layer is None,
+                    chain_ok(t),
                     t.failed_layer,
                     t.failure,
                     first_ms(t.dns),

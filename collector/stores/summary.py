@@ -26,3 +26,8 @@ def first_ms(steps: Iterable[_Timed]) -> float | None:
 
 def http_status(result: TargetResult) -> int | None:
     return next((h.status for h in result.http if h.status is not None), None)
+
+
+def chain_ok(result: TargetResult) -> bool:
+    """The whole chain was measured and no layer failed."""
+    return result.failed_layer is None and not result.truncated

@@ -1,0 +1,151 @@
+"""Rounds, statuses and events as line protocol: the schema of docs/storage.md, escaping.
+
+The real InfluxDB reads these lines back in test_influx_v1_store.py.
+"""
+
+import math
+
+from balise.model.events import Event, EventKind, Scope
+from balise.model.layers import Layer
+from collector.received import Received
+from collector.stores import lineprotocol
+from collector.stores.lineprotocol import event_line, fields, lines, round_lines, tags
+from tests.support.rounds import make_heartbeat, make_round, make_status, target_result
+
+T = 1_750_000_000.0
+
+
+def parse(line: str) -> tuple[str, dict[str, str], str, int]:
+    """Split one line of our output (no escaped spaces in field values used here)."""
+    head, field_part, ts = line.rsplit(" ", 2)
+    measurement, *pairs = head.split(",")
+    return measurement, dict(p.split("=", 1) for p in pairs), field_part, int(ts)
+
+
+def test_tag_values_escape_commas_equals_and_spaces_and_drop_empties():
+    assert tags(a="x y", b="k=v,w", c="", d=None) == r",a=x\ y,b=k\=v\,w"
+
+
+def test_tag_values_lose_newlines_and_a_trailing_backslash():
+    assert tags(a="two\nlines\r", b="ends\\", c="\\") == r",a=two\ lines\ ,b=ends"
+
+
+def test_field_values_are_typed():
+    assert fields(i=3, f=1.5, whole=2.0, yes=True, no=False, s="x") == (
+        'i=3i,f=1.5,whole=2.0,yes=true,no=false,s="x"'
+    )
+
+
+def test_string_fields_escape_quotes_and_backslashes():
+    assert fields(s='say "hi" \\o/') == r's="say \"hi\" \\o/"'
+
+
+def test_missing_and_non_finite_fields_are_left_out():
+    assert fields(a=None, b=math.nan, c=math.inf, d=1) == "d=1i"
+
+
+def test_a_round_makes_one_round_point_and_one_point_per_target_and_anchor():
+    round_ = make_round(
+        probe="p1",
+        seq=42,
+        started=T,
+        targets=["tiktok", "whatsapp", target_result("youtube", kbps=800.0)],
+        failures={"tiktok": (Layer.DNS, "dns_nxdomain_error")},
+        region="Tehran Province",
+    )
+    out = [parse(line) for line in round_lines(round_, T + 5)]
+    assert [m for m, *_ in out] == [
+        "round",
+        "target",
+        "target",
+        "target",
+        "throughput",
+        "anchor",
+        "anchor",
+    ]
+    assert {ts for *_, ts in out} == {round(T * 1000)}
+    _, tagset, round_fields, _ = out[0]
+    assert tagset == {
+        "probe": "p1",
+        "country": "IR",
+        "region": r"Tehran\ Province",
+        "asn": "197207",
+        "access": "mobile",
+        "network": "MCI",
+    }
+    assert "seq=42i" in round_fields
+    assert "targets=3i" in round_fields
+    assert "failed=1i" in round_fields
+    assert "clock_suspect=false" in round_fields
+    _, tiktok_tags, tiktok, _ = out[1]
+    assert tiktok_tags["target"] == "tiktok"
+    assert tiktok_tags["failed_layer"] == "dns"
+    assert 'ok=false,failure="dns_nxdomain_error"' in tiktok
+    assert "dns_ms=5000.0" in tiktok
+    assert "tcp_ms" not in tiktok
+    _, whatsapp_tags, whatsapp, _ = out[2]
+    assert "failed_layer" not in whatsapp_tags
+    assert "ok=true" in whatsapp
+    assert "http_status=200i" in whatsapp
+    assert "failure" not in whatsapp
+    assert "kbps=800.0" in out[4][2]
+    assert out[5][1]["anchor"] == "gateway"
+    assert out[5][1]["role"] == "gateway"
+
+
+def test_a_future_clock_is_stored_at_arrival_and_flagged():
+    round_ = make_round(started=T + 7200)
+    for line in round_lines(round_, T):
+        _, _, field_part, ts = parse(line)
+        assert ts == round(T * 1000)
+        assert "clock_suspect=true" in field_part
+
+
+def test_a_redelivered_round_gives_the_same_points():
+    round_ = make_round(started=T)
+    assert round_lines(round_, T + 1) != []
+    first = [line.rsplit(" ", 2)[0::2] for line in round_lines(round_, T + 1)]
+    again = [line.rsplit(" ", 2)[0::2] for line in round_lines(round_, T + 900)]
+    assert first == again  # same series and timestamp: InfluxDB overwrites
+
+
+def test_statuses_and_heartbeats_are_probe_status_points():
+    batch = [
+        Received(make_status("p1", "offline", at=None), b"", T),
+        Received(make_heartbeat("p1", last_seq=9, at=T - 1), b"", T),
+    ]
+    status, heartbeat = (parse(line) for line in lines(batch).split("\n"))
+    assert status[:2] == ("probe_status", {"probe": "p1"})
+    assert 'online=false,state="offline"' in status[2]
+    assert status[3] == round(T * 1000)  # the Last Will has no time: its arrival
+    assert "last_seq=9i" in heartbeat[2]
+    assert heartbeat[3] == round((T - 1) * 1000)
+
+
+def test_an_event_is_one_point_at_its_start_keyed_by_id():
+    event = Event(
+        id="ev-1",
+        kind=EventKind.SERVICE_BLOCK,
+        state="closed",
+        scope=Scope(country="IR", asn=197207),
+        start=T,
+        end=T + 3600,
+        platform="tiktok",
+        method="dns",
+        affected=3,
+        total=4,
+        confidence=0.9,
+    )
+    head, rest = event_line(event).split(" ", 1)
+    assert (
+        head == "event,id=ev-1,kind=service_block,platform=tiktok,method=dns,country=IR,asn=197207"
+    )
+    assert rest.endswith(f" {round(T * 1000)}")
+    assert 'state="closed"' in rest
+    assert 'title="Service blocked: tiktok (dns) in IR, AS197207"' in rest
+    assert f"end={T + 3600!r}" in rest
+    assert "affected=3i,total=4i" in rest
+
+
+def test_precision_is_milliseconds():
+    assert lineprotocol.PRECISION == "ms"
