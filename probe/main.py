@@ -12,6 +12,7 @@ from probe.backend import SystemBackend
 from probe.check import render_check
 from probe.measure_settings import MeasureSettings
 from probe.round import measure_round
+from probe.sdnotify import SystemdNotifier
 from probe.service import Probe, initial_catalog
 
 
@@ -21,7 +22,7 @@ async def run(config: Path) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with Probe(settings):
+    async with Probe(settings), SystemdNotifier():
         await stop.wait()
     return 0
 
