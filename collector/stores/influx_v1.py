@@ -22,7 +22,7 @@ class InfluxV1Store:
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
         self._database_ready = not settings.create_database
-        params = {"db": settings.database, "precision": lineprotocol.PRECISION}
+        params = {"db": settings.database, "precision": lineprotocol.PRECISION_V1}
         if settings.retention_policy:
             params["rp"] = settings.retention_policy
         self._write_params = params

@@ -53,7 +53,7 @@ class InfluxV2Store:
                 org=settings.org,
                 record=body,
                 # The library's WritePrecision constants are plain strings such as this one.
-                write_precision=lineprotocol.PRECISION,  # type: ignore[arg-type]
+                write_precision=lineprotocol.PRECISION_V2,  # type: ignore[arg-type]
             )
         except InfluxDBError as exc:
             status = exc.response.status if exc.response is not None else 0

@@ -2,7 +2,12 @@
 
 Every point is keyed (measurement, tags, timestamp) by what identifies the
 measurement, never by when it arrived, so a re-delivered round rewrites the
-same points instead of adding new ones. Timestamps are milliseconds (`PRECISION`).
+same points instead of adding new ones.
+
+Timestamps are microseconds. A clock-suspect round is stored at its arrival
+(collector.timestamps) plus `seq % 1000` microseconds: rounds a probe replays in
+a burst after a reboot without NTP arrive within the same millisecond, and must
+not collapse into one point.
 """
 
 import math
@@ -17,7 +22,9 @@ from collector.received import Received
 from collector.stores.summary import chain_ok, duration_ms, first_ms, http_status
 from collector.timestamps import clock_suspect, storage_time
 
-PRECISION: Final = "ms"
+# InfluxDB 1.x calls the unit "u", 2.x "us".
+PRECISION_V1: Final = "u"
+PRECISION_V2: Final = "us"
 
 FieldValue = str | bool | int | float | None
 
@@ -52,8 +59,8 @@ def round_lines(round_: Round, received_at: float) -> list[str]:
         access=meta.access.value,
         network=meta.network,
     )
-    ts = _ms(storage_time(round_.started, received_at))
     suspect = clock_suspect(round_.started, received_at)
+    ts = _us(received_at) // 1000 * 1000 + round_.seq % 1000 if suspect else _us(round_.started)
     common: dict[str, FieldValue] = {
         "seq": round_.seq,
         "late": round_.late,
@@ -124,7 +131,7 @@ def status_line(status: Status, received_at: float) -> str:
     return (
         f"probe_status{tags(probe=status.probe)} "
         + fields(online=status.state == "online", state=status.state, version=status.version)
-        + f" {_ms(at)}"
+        + f" {_us(at)}"
     )
 
 
@@ -136,7 +143,7 @@ def heartbeat_line(heartbeat: Heartbeat, received_at: float) -> str:
             backlog=heartbeat.backlog,
             clock_synced=heartbeat.clock_synced,
         )
-        + f" {_ms(storage_time(heartbeat.at, received_at))}"
+        + f" {_us(storage_time(heartbeat.at, received_at))}"
     )
 
 
@@ -168,7 +175,7 @@ def event_line(event: Event) -> str:
             total=event.total,
             updated=event.updated,
         )
-        + f" {_ms(event.start)}"
+        + f" {_us(event.start)}"
     )
 
 
@@ -205,5 +212,5 @@ def field_value(value: FieldValue) -> str | None:
     return '"' + value.translate(_STRING_ESCAPES) + '"'
 
 
-def _ms(t: float) -> int:
-    return round(t * 1000.0)
+def _us(t: float) -> int:
+    return round(t * 1_000_000.0)

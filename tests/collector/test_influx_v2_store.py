@@ -65,7 +65,7 @@ async def test_the_client_sends_our_lines_to_the_bucket_with_the_token(store):
     written = await store.write(batch)
     ((path, query, auth, body),) = fake.requests
     assert path == "/api/v2/write"
-    assert query == {"org": "my org", "bucket": "balise", "precision": "ms"}
+    assert query == {"org": "my org", "bucket": "balise", "precision": "us"}
     assert auth == "Token t0ken"
     assert body == lines(batch)
     assert written == body.count("\n") + 1

@@ -63,7 +63,7 @@ def test_a_round_makes_one_round_point_and_one_point_per_target_and_anchor():
         "anchor",
         "anchor",
     ]
-    assert {ts for *_, ts in out} == {round(T * 1000)}
+    assert {ts for *_, ts in out} == {round(T * 1_000_000)}
     _, tagset, round_fields, _ = out[0]
     assert tagset == {
         "probe": "p1",
@@ -97,7 +97,7 @@ def test_a_future_clock_is_stored_at_arrival_and_flagged():
     round_ = make_round(started=T + 7200)
     for line in round_lines(round_, T):
         _, _, field_part, ts = parse(line)
-        assert ts == round(T * 1000)
+        assert ts == round(T * 1_000_000) + round_.seq
         assert "clock_suspect=true" in field_part
 
 
@@ -117,9 +117,9 @@ def test_statuses_and_heartbeats_are_probe_status_points():
     status, heartbeat = (parse(line) for line in lines(batch).split("\n"))
     assert status[:2] == ("probe_status", {"probe": "p1"})
     assert 'online=false,state="offline"' in status[2]
-    assert status[3] == round(T * 1000)  # the Last Will has no time: its arrival
+    assert status[3] == round(T * 1_000_000)  # the Last Will has no time: its arrival
     assert "last_seq=9i" in heartbeat[2]
-    assert heartbeat[3] == round((T - 1) * 1000)
+    assert heartbeat[3] == round((T - 1) * 1_000_000)
 
 
 def test_an_event_is_one_point_at_its_start_keyed_by_id():
@@ -140,12 +140,21 @@ def test_an_event_is_one_point_at_its_start_keyed_by_id():
     assert (
         head == "event,id=ev-1,kind=service_block,platform=tiktok,method=dns,country=IR,asn=197207"
     )
-    assert rest.endswith(f" {round(T * 1000)}")
+    assert rest.endswith(f" {round(T * 1_000_000)}")
     assert 'state="closed"' in rest
     assert 'title="Service blocked: tiktok (dns) in IR, AS197207"' in rest
     assert f"end={T + 3600!r}" in rest
     assert "affected=3i,total=4i" in rest
 
 
-def test_precision_is_milliseconds():
-    assert lineprotocol.PRECISION == "ms"
+def test_precision_is_microseconds():
+    assert (lineprotocol.PRECISION_V1, lineprotocol.PRECISION_V2) == ("u", "us")
+
+
+def test_clock_suspect_rounds_replayed_in_one_burst_keep_distinct_points():
+    times = {
+        parse(round_lines(make_round(seq=seq, started=0.0), T + 0.0001 * seq)[0])[3]
+        for seq in range(1, 6)
+    }
+    assert len(times) == 5
+    assert all(abs(t / 1_000_000 - T) < 0.01 for t in times)
