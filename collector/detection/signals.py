@@ -1,0 +1,55 @@
+"""What one round says: each target's blocking method, the anchors' verdict, its time."""
+
+from balise.model.layers import Layer
+from balise.model.messages import Round
+from balise.model.results import AnchorResult
+from collector.detection.state import FULL, INTERNATIONAL, OK, UPLINK
+from collector.timestamps import clock_suspect
+
+# Method codes of service blocks; 0 means "not failing".
+METHODS: tuple[str, ...] = ("", "dns", "tcp_ip", "tls", "http")
+METHOD_OF_LAYER: dict[str | None, int] = {
+    None: 0,
+    Layer.DNS: 1,
+    Layer.TCP: 2,
+    Layer.TLS: 3,
+    Layer.HTTP: 4,
+}
+SHUTDOWN_METHODS: dict[int, str] = {FULL: "full", INTERNATIONAL: "international"}
+
+
+def round_class(anchors: tuple[AnchorResult, ...]) -> int:
+    """OK, or how the probe was cut off: own uplink, everything, or all but its country.
+
+    Needs both kinds of evidence: with no international anchor measured nothing is said.
+    """
+    gateway = [a.failure is None for a in anchors if a.role == "gateway"]
+    international = [a.failure is None for a in anchors if a.role == "international"]
+    domestic = [a.failure is None for a in anchors if a.role == "domestic"]
+    if gateway and not any(gateway):
+        return UPLINK
+    if not international or any(international):
+        return OK
+    if any(domestic):
+        return INTERNATIONAL
+    return FULL
+
+
+def placed_time(
+    round_: Round, received_at: float, boots: dict[str, float], max_error: float
+) -> tuple[float | None, bool]:
+    """When the round was measured, and whether the probe's wall clock can be trusted.
+
+    The monotonic clock with the boot's learned offset places a round whatever its
+    wall clock says; a wall clock that agrees with it is used as is (it is exact).
+    None: nothing trustworthy places it (kept, but it decides nothing).
+    """
+    offset = boots.get(round_.clock.boot_id)
+    started = round_.started
+    impossible = clock_suspect(started, received_at)
+    if offset is None:  # a late round of a boot never seen live
+        return (None, False) if impossible else (started, False)
+    by_mono = round_.clock.mono + offset
+    if not impossible and abs(started - by_mono) <= max_error:
+        return started, True
+    return by_mono, False
