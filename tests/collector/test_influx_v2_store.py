@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestServer
 from collector.errors import RejectedError, UnavailableError
 from collector.received import Received
 from collector.settings import InfluxV2StoreSettings
+from collector.stores.factory import make_store
 from collector.stores.influx_v2 import InfluxV2Store
 from collector.stores.lineprotocol import lines
 from tests.support.rounds import make_round, make_status
@@ -94,3 +95,8 @@ async def test_a_closed_port_is_unavailable():
 def test_a_token_is_required():
     with pytest.raises(ValueError, match="token"):
         InfluxV2StoreSettings(org="o", bucket="b")
+
+
+def test_the_settings_kind_selects_this_store(tmp_path):
+    settings = InfluxV2StoreSettings(org="o", bucket="b", token=TOKEN)
+    assert isinstance(make_store(settings, state_dir=tmp_path), InfluxV2Store)
