@@ -148,7 +148,11 @@ def make_round(
     synced: bool = True,
     late: bool = False,
 ) -> Round:
-    """A round of `probe`: every target in `targets` (ids or ready results)."""
+    """A round of `probe`: every target in `targets` (ids or ready results).
+
+    `started` defaults to now: give rounds of one probe distinct times (a real probe's
+    are a minute apart), or InfluxDB keeps one point for all those in the same microsecond.
+    """
     failures = failures or {}
     results = tuple(
         t
