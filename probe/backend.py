@@ -51,7 +51,6 @@ class Fetched:
     location: str | None  # the Location header, as sent
     body: bytes  # the first `keep_bytes` of the body
     length: int  # body bytes read; reading stops at `max_bytes`
-    complete: bool  # the whole body was read, neither capped nor cut by time
     seconds: float  # from request to the last byte read
 
 
@@ -176,10 +175,13 @@ class NetworkBackend:
         _, writer = await self.open_stream(address, port)
         try:
             await writer.start_tls(context, server_hostname=sni)
-            tls = writer.get_extra_info("ssl_object")
-            return str(tls.version()) if tls is not None else "unknown"
-        finally:
-            await _close(writer)
+        except BaseException:
+            # After a failed start_tls, wait_closed() may never return: just drop it.
+            writer.transport.abort()
+            raise
+        tls = writer.get_extra_info("ssl_object")
+        await _close(writer)
+        return str(tls.version()) if tls is not None else "unknown"
 
     async def fetch(
         self, url: str, address: str, *, keep_bytes: int, max_bytes: int, max_seconds: float | None
@@ -199,18 +201,16 @@ class NetworkBackend:
         ):
             kept = bytearray()
             length = 0
-            complete = False
             reading = asyncio.timeout(max_seconds)
             try:
                 async with reading:
-                    async for chunk in response.content.iter_chunked(_CHUNK):
+                    while length < max_bytes:
+                        chunk = await response.content.read(min(_CHUNK, max_bytes - length))
+                        if not chunk:
+                            break
                         length += len(chunk)
                         if len(kept) < keep_bytes:
                             kept += chunk[: keep_bytes - len(kept)]
-                        if length >= max_bytes:
-                            break
-                    else:
-                        complete = True
             except TimeoutError:
                 if not reading.expired():
                     raise  # not our time cap: a failure
@@ -219,7 +219,6 @@ class NetworkBackend:
                 location=response.headers.get("Location"),
                 body=bytes(kept),
                 length=length,
-                complete=complete,
                 seconds=time.monotonic() - started,
             )
 

@@ -112,6 +112,10 @@ def _classify_one(exc: BaseException) -> Failure | None:  # noqa: PLR0911 - one 
         return f.GENERIC_TIMEOUT
     if isinstance(exc, ConnectionRefusedError):
         return f.CONNECTION_REFUSED
+    if isinstance(exc, ConnectionResetError) and exc.errno is None:
+        # asyncio's TLS layer raises a bare ConnectionResetError when the peer closes
+        # during the handshake; a real reset carries ECONNRESET from the kernel.
+        return f.EOF_ERROR
     if isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
         return f.CONNECTION_RESET
     if isinstance(exc, OSError) and exc.errno in _ERRNO:
@@ -138,8 +142,8 @@ def _classify_dnspython(exc: BaseException) -> Failure | None:
             return f.DNS_NXDOMAIN
         if isinstance(exc, resolver.NoAnswer):
             return f.DNS_NO_ANSWER
-        if isinstance(exc, resolver.NoNameservers):
-            return f.DNS_SERVER_FAILURE
+        if isinstance(exc, resolver.NoNameservers | resolver.NoResolverConfiguration):
+            return f.DNS_SERVER_FAILURE  # none answered usefully; or none is configured
     exception = sys.modules.get("dns.exception")
     if exception is not None:
         if isinstance(exc, exception.Timeout):
