@@ -20,7 +20,7 @@ What the chain measures:
 How "the layer failed" is decided, in chain order (`judge`):
 
 - DNS, when the system resolver gives no usable address. `failure` is the first
-  failing system query's (A before AAAA: NXDOMAIN, timeout, SERVFAIL…), else
+  failing system query's (A before AAAA: NXDOMAIN, timeout, SERVFAIL...), else
   `dns_bogon_error` when the answers were all bogons, else `dns_no_answer`.
 - DNS too, when the system resolver misled: its addresses share none with the
   independent resolver's usable ones, a `control` connect succeeded, and on the
@@ -262,7 +262,8 @@ def judge(
         return None, None  # not measured
     system = usable(record.dns, system=True, exempt=exempt)
     if not system:
-        failure = next((r.failure for r in system_dns if r.failure), None)
+        errors = (r.failure for r in system_dns if r.failure not in {None, failures.DNS_NO_ANSWER})
+        failure = next(errors, None)
         if failure is None:
             bogons = any(r.bogon for r in system_dns)
             failure = failures.DNS_BOGON if bogons else failures.DNS_NO_ANSWER
