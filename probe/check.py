@@ -29,7 +29,7 @@ class _Timed(Protocol):
 
 
 def render_check(targets: Sequence[TargetResult], anchors: Sequence[AnchorResult]) -> str:
-    rows: list[Row] = [("target", "DNS", "TCP", "TLS", "HTTPS", "HTTP", "verdict", "time")]
+    rows: list[Row] = [("target", "DNS", "TCP", "TLS", "HTTPS", "HTTP", "verdict", "took")]
     rows.extend(_target_row(result) for result in targets)
     lines = _table(rows)
     if anchors:
@@ -52,7 +52,6 @@ def _target_row(result: TargetResult) -> Row:
     if result.truncated and result.failed_layer is not None:
         verdict += " (cut by deadline)"
     steps: list[_Timed] = [*result.dns, *result.tcp, *result.tls, *result.http]
-    ends = [step.t for step in steps]
     return (
         result.target,
         _dns(result.dns),
@@ -61,7 +60,7 @@ def _target_row(result: TargetResult) -> Row:
         _http(https),
         _http(plain),
         verdict,
-        f"{max(ends):.1f}s" if ends else NOT_MEASURED,
+        f"{max(s.t for s in steps) - min(s.t0 for s in steps):.1f}s" if steps else NOT_MEASURED,
     )
 
 

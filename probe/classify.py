@@ -96,26 +96,31 @@ def _aiohttp_wrapped(exc: BaseException) -> BaseException | None:
     return None
 
 
-def _classify_one(exc: BaseException) -> Failure | None:  # noqa: PLR0911 - one rule per line
+def _classify_one(exc: BaseException) -> Failure | None:
     if isinstance(exc, MeasurementFailure):
         return exc.failure
-    found = _classify_library(exc)
-    if found is not None:
-        return found
+    return _classify_library(exc) or _classify_tls(exc) or _classify_socket(exc)
+
+
+def _classify_tls(exc: BaseException) -> Failure | None:
     if isinstance(exc, ssl.SSLCertVerificationError) and getattr(exc, "verify_code", None):
         return _classify_certificate(exc.verify_code)
     if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError | EOFError):
         return f.EOF_ERROR  # asyncio.IncompleteReadError is an EOFError
     if isinstance(exc, ssl.SSLError):
         return f.SSL_FAILED_HANDSHAKE
-    if isinstance(exc, TimeoutError):
-        return f.GENERIC_TIMEOUT
-    if isinstance(exc, ConnectionRefusedError):
-        return f.CONNECTION_REFUSED
     if isinstance(exc, ConnectionResetError) and exc.errno is None:
         # asyncio's TLS layer raises a bare ConnectionResetError when the peer closes
         # during the handshake; a real reset carries ECONNRESET from the kernel.
         return f.EOF_ERROR
+    return None
+
+
+def _classify_socket(exc: BaseException) -> Failure | None:
+    if isinstance(exc, TimeoutError):
+        return f.GENERIC_TIMEOUT
+    if isinstance(exc, ConnectionRefusedError):
+        return f.CONNECTION_REFUSED
     if isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
         return f.CONNECTION_RESET
     if isinstance(exc, OSError) and exc.errno in _ERRNO:
