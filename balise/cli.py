@@ -26,7 +26,7 @@ def duration(text: str) -> float:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from balise.demo import run_demo  # noqa: PLC0415 - lazy: keep the probe's start-up light
+    from balise.demo.run import run_demo  # noqa: PLC0415 - lazy: keep the probe's start-up light
 
     return asyncio.run(
         run_demo(duration_s=args.duration, http_port=args.port, catalog=args.catalog)

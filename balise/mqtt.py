@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import aiomqtt
 import msgspec
+from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -75,7 +76,8 @@ def make_client(
         will=will,
         # A persistent session keeps QoS 1 messages queued at the broker while we are away.
         clean_session=None if v5 else not persistent,
-        clean_start=False if v5 and persistent else True,  # noqa: SIM211 - paho's tri-state
+        # paho refuses clean_start outside MQTT 5 unless it keeps its default
+        clean_start=(not persistent) if v5 else MQTT_CLEAN_START_FIRST_ONLY,
         properties=_session_expiry() if v5 and persistent else None,
         keepalive=settings.keepalive_s,
         tls_context=context,

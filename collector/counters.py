@@ -12,6 +12,7 @@ class Counters:
     observer_errors: int = 0  # an observer (the detector) raised on a message
     buffered: int = 0  # rounds and statuses waiting for the store
     stored_rounds: int = 0
+    stored_results: int = 0  # target results in the stored rounds
     stored_points: int = 0  # points (InfluxDB) or rows (SQLite)
     store_failures: int = 0  # failed write attempts; each is retried
     store_ok: bool = True  # the latest write attempt succeeded

@@ -25,3 +25,7 @@ class Detector(Observer, Protocol):
     def events(self) -> list[Event]:
         """Every event the detector currently knows, open and recently closed."""
         ...
+
+    def snapshot(self) -> bytes:
+        """The detector's whole state, to restore it after a restart."""
+        ...

@@ -22,9 +22,12 @@ from balise import wire
 from balise.model.catalog import Catalog
 from balise.model.events import Event
 from balise.mqtt import reconnecting
+from collector import api, status_page
+from collector.acks import Acknowledger
 from collector.counters import Counters
 from collector.http import make_app, serve
 from collector.ingest import Ingest
+from collector.latest import LatestView
 from collector.observers import Detector
 from collector.outputs.mqtt_events import MqttEventPublisher
 from collector.outputs.outbox import Outbox
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHANNELS: tuple[wire.Channel, ...] = ("round", "status", "heartbeat")
+DETECTOR_STATE = "detector.state"
 
 
 class Collector:
@@ -57,6 +61,7 @@ class Collector:
         self._catalog = catalog
         self._detector = detector
         batch = settings.batch
+        self.acks = Acknowledger()
         self._writer = BatchWriter(
             self.store,
             self.counters,
@@ -65,10 +70,12 @@ class Collector:
             capacity=batch.capacity,
             backoff_cap_s=batch.backoff_cap_s,
             stop_timeout_s=batch.stop_timeout_s,
+            on_done=self.acks.done,
         )
+        self.latest = LatestView()
         self.ingest = Ingest(
             writer=self._writer,
-            observers=[detector] if detector is not None else [],
+            observers=[self.latest] if detector is None else [self.latest, detector],
             counters=self.counters,
         )
         outputs = settings.outputs
@@ -82,6 +89,10 @@ class Collector:
         )
         self._webhooks = Webhooks(settings.webhooks, self.counters, outputs)
         self._stack = contextlib.AsyncExitStack()
+
+    async def flush(self) -> None:
+        """Store everything received so far."""
+        await self._writer.flush()
 
     def emit(self, events: list[Event]) -> None:
         """Send changed events to every output: MQTT, the store, the webhooks."""
@@ -98,9 +109,10 @@ class Collector:
             await stack.enter_async_context(self._store_events)
             await stack.enter_async_context(self._webhooks)
             host, port = self.settings.http.address()
-            self.http_port = await stack.enter_async_context(
-                serve(make_app(self.counters), host, port)
-            )
+            app = make_app(self.counters)
+            api.add_routes(app, self.latest, self._detector)
+            status_page.add_routes(app)
+            self.http_port = await stack.enter_async_context(serve(app, host, port))
             tasks = [asyncio.create_task(self._mqtt(), name="collector.mqtt")]
             if self._detector is not None:
                 tasks.append(
@@ -139,6 +151,7 @@ class Collector:
         tasks = (
             asyncio.create_task(self._consume(client), name="collector.mqtt-consume"),
             asyncio.create_task(self._mqtt_events.run(client), name="collector.mqtt-events"),
+            asyncio.create_task(self.acks.run(client), name="collector.mqtt-acks"),
         )
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -163,9 +176,23 @@ class Collector:
                 continue
             if changed:
                 self.emit(changed)
+            await self._save(detector)
+
+    async def _save(self, detector: Detector) -> None:
+        """Keep the detector's state on disk, so open events survive a restart."""
+        path = Path(self.settings.state_dir) / DETECTOR_STATE
+        data = detector.snapshot()
+        await asyncio.to_thread(_write_atomically, path, data)
 
     async def _store_event(self, event: Event) -> None:
         await self.store.write_events([event])
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(data)
+    partial.replace(path)
 
 
 def _as_bytes(payload: bytes | bytearray | str | float | None) -> bytes:

@@ -8,6 +8,7 @@ import msgspec
 
 from balise.config import load_toml
 from balise.mqtt import MqttSettings
+from collector.detection.settings import DetectionSettings
 
 
 class SqliteStoreSettings(
@@ -108,10 +109,6 @@ class OutputSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     queue: int = 1000  # events waiting per output; past it the oldest is dropped (counted)
     max_attempts: int = 10  # per event and webhook before it is given up (counted)
     backoff_cap_s: float = 60.0
-
-
-class DetectionSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    evaluate_interval_s: float = 10.0
 
 
 class CollectorSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

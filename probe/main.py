@@ -6,9 +6,9 @@ import time
 from pathlib import Path
 
 from balise.config import load_toml
-from balise.model.catalog import Catalog
+from balise.model.catalog import BUILTIN_CATALOG, Catalog
 from probe import settings as probe_settings
-from probe.backend import SystemBackend
+from probe.backend import NetworkBackend
 from probe.check import render_check
 from probe.measure_settings import MeasureSettings
 from probe.round import measure_round
@@ -35,9 +35,10 @@ async def check(config: Path | None, *, catalog: Path | None = None) -> int:
         targets = load_toml(catalog, Catalog) if catalog else initial_catalog(settings)
     else:
         measure = MeasureSettings()
-        targets = load_toml(catalog or probe_settings.BUILTIN_CATALOG, Catalog)
+        targets = load_toml(catalog or BUILTIN_CATALOG, Catalog)
     started = time.monotonic()
-    results, anchors = await measure_round(targets, measure, SystemBackend(measure), round_no=1)
+    backend = NetworkBackend(system_resolver=measure.system_resolver, ca_file=measure.ca_file)
+    results, anchors = await measure_round(targets, measure, backend, 1)
     print(render_check(results, anchors))
     print(f"round took {time.monotonic() - started:.1f}s")
     return 0 if all(r.failed_layer is None for r in results) else 1

@@ -13,12 +13,14 @@ import msgspec
 
 from balise import __version__
 from balise.config import load_toml
-from balise.model.catalog import Catalog
+from balise.model.catalog import BUILTIN_CATALOG, Catalog
 from balise.model.messages import ProbeMeta, Round
-from probe.backend import NetworkBackend, SystemBackend
+from probe.backend import Backend, NetworkBackend
 from probe.clock import ProbeClock, boot_id, kernel_clock_synced
+from probe.measurements.timing import RoundClock
+from probe.measurements.traceroute import TracerouteLimiter
 from probe.round import measure_round
-from probe.settings import BUILTIN_CATALOG, ProbeSettings
+from probe.settings import ProbeSettings
 from probe.spool import Spool
 from probe.uplink import Uplink
 
@@ -54,9 +56,12 @@ def initial_catalog(settings: ProbeSettings) -> Catalog:
 class Probe:
     """Owns the spool, the uplink and the round loop (task `rounds:<id>`)."""
 
-    def __init__(self, settings: ProbeSettings, *, backend: NetworkBackend | None = None) -> None:
+    def __init__(self, settings: ProbeSettings, *, backend: Backend | None = None) -> None:
         self.settings = settings
-        self.backend = backend or SystemBackend(settings.measure)
+        self.backend = backend or NetworkBackend(
+            system_resolver=settings.measure.system_resolver, ca_file=settings.measure.ca_file
+        )
+        self.traceroutes = TracerouteLimiter(settings.measure.traceroute_every_s)
         self.catalog = initial_catalog(settings)
         self.clock = ProbeClock(offset_s=settings.clock_offset_s, boot=boot_id())
         self.meta = meta_of(settings)
@@ -77,6 +82,8 @@ class Probe:
         self._task: asyncio.Task[None] | None = None
         self._rng = random.Random()  # noqa: S311 - schedule jitter, not cryptography
         self.rounds_done = 0
+        self.results_measured = 0
+        self.last_round: Round | None = None
 
     async def __aenter__(self) -> Self:
         await self.uplink.__aenter__()
@@ -110,7 +117,12 @@ class Probe:
         mono = time.monotonic()
         seq = self.spool.next_seq()
         targets, anchors = await measure_round(
-            self.catalog, self.settings.measure, self.backend, round_no=seq
+            self.catalog,
+            self.settings.measure,
+            self.backend,
+            seq,
+            clock=RoundClock(start=mono),
+            traceroutes=self.traceroutes,
         )
         return Round(
             probe=self.settings.id,
@@ -120,6 +132,7 @@ class Probe:
             meta=self.meta,
             targets=targets,
             anchors=anchors,
+            floor=self.spool.floor(),
         )
 
     async def run_round(self) -> Round:
@@ -127,7 +140,28 @@ class Probe:
         await asyncio.to_thread(self.spool.append, round_)
         self.uplink.round_spooled()
         self.rounds_done += 1
+        self.results_measured += len(round_.targets)
+        self.last_round = round_
         return round_
+
+    async def stop_measuring(self) -> None:
+        """Let the round under way finish, start no other; the uplink goes on."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def drained(self, timeout_s: float) -> bool:
+        """Wait until the collector has acknowledged every spooled round."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                while True:
+                    self.uplink.ack_received.clear()
+                    if not await asyncio.to_thread(self.spool.backlog):
+                        return True
+                    await self.uplink.ack_received.wait()
+        return False
 
     async def _rounds(self) -> None:
         interval = self.settings.round_s

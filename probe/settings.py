@@ -10,8 +10,6 @@ from balise.mqtt import MqttSettings
 from balise.wire import PROBE_ID
 from probe.measure_settings import MeasureSettings
 
-BUILTIN_CATALOG = Path(__file__).with_name("catalog.toml")
-
 
 class ProbeIdentity(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Where the probe stands. Coarse on purpose: a region, never coordinates."""

@@ -71,6 +71,12 @@ class Spool:
     def acked(self) -> int:
         return self._meta("acked", 0)
 
+    def floor(self) -> int:
+        """Every round up to this seq is acknowledged or was evicted: nobody waits for it."""
+        row = self._db.execute("SELECT min(seq) FROM rounds").fetchone()
+        oldest = row[0]
+        return self.next_seq() - 1 if oldest is None else int(oldest) - 1
+
     def append(self, round_: Round) -> None:
         """Store a round durably; its `seq` must be `next_seq()`."""
         expected = self.next_seq()

@@ -53,12 +53,15 @@ class Uplink:
         self._replay_interval = 1.0 / replay_per_s
         self._ack_timeout_s = ack_timeout_s
         self._new_round = asyncio.Event()
+        self.ack_received = asyncio.Event()  # set on every acknowledgement; clear to wait again
         self._client: aiomqtt.Client | None = None
         self._task: asyncio.Task[None] | None = None
         self._catalog_decoder = msgspec.json.Decoder(Catalog)
         self._round_decoder = msgspec.json.Decoder(Round)
         self.connected = False
-        self.published = 0
+        self.rounds_published = 0  # each round counted once, however often it is resent
+        self.results_published = 0
+        self._sent: set[int] = set()  # seqs published and not yet acknowledged
 
     async def __aenter__(self) -> Self:
         will = aiomqtt.Will(
@@ -140,16 +143,22 @@ class Uplink:
                     log.warning("ignoring an acknowledgement: %s", exc)
                     continue
                 await asyncio.to_thread(self._spool.ack, ack.seq)
+                self._sent = {seq for seq in self._sent if seq > ack.seq}
+                self.ack_received.set()
 
-    async def _publish_round(self, client: aiomqtt.Client, payload: bytes) -> None:
+    async def _publish_round(self, client: aiomqtt.Client, round_: Round, payload: bytes) -> None:
         await client.publish(wire.topic(self.probe_id, "round"), payload, qos=1)
-        self.published += 1
+        if round_.seq not in self._sent:
+            self._sent.add(round_.seq)
+            self.rounds_published += 1
+            self.results_published += len(round_.targets)
 
     async def _send_live(self, client: aiomqtt.Client, live_from: int) -> None:
         sent = live_from - 1
         while True:
             for spooled in await asyncio.to_thread(self._spool.pending, after=sent):
-                await self._publish_round(client, spooled.payload)
+                round_ = self._round_decoder.decode(spooled.payload)
+                await self._publish_round(client, round_, spooled.payload)
                 sent = spooled.seq
             self._new_round.clear()
             if not await asyncio.to_thread(self._spool.pending, after=sent, limit=1):
@@ -169,7 +178,7 @@ class Uplink:
                 late = msgspec.structs.replace(
                     self._round_decoder.decode(spooled.payload), late=True
                 )
-                await self._publish_round(client, wire.encode(late))
+                await self._publish_round(client, late, wire.encode(late))
                 sent = spooled.seq
                 await asyncio.sleep(self._replay_interval)
 
@@ -182,6 +191,7 @@ class Uplink:
                 at=time.time(),
                 last_seq=self._spool.next_seq() - 1,
                 backlog=backlog,
+                floor=await asyncio.to_thread(self._spool.floor),
                 clock_synced=self._clock_synced(),
             )
             await client.publish(

@@ -1,8 +1,11 @@
 """The target catalog: what probes measure. Loaded from TOML, pushed over MQTT."""
 
+from pathlib import Path
 from typing import Literal
 
 import msgspec
+
+BUILTIN_CATALOG = Path(__file__).with_name("catalog.toml")  # the default catalog file
 
 PLATFORM_IDS: tuple[str, ...] = (
     "tiktok",

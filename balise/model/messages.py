@@ -55,6 +55,9 @@ class Round(msgspec.Struct, frozen=True, kw_only=True):
     targets: tuple[TargetResult, ...] = ()
     anchors: tuple[AnchorResult, ...] = ()
     late: bool = False  # replayed from the probe's spool after the fact
+    # Every round with seq <= floor is acknowledged or was evicted from the probe's spool:
+    # the collector's acknowledgements need not wait for them.
+    floor: int = 0
     sig: str | None = None  # reserved for the probe's signature
 
 
@@ -74,6 +77,7 @@ class Heartbeat(msgspec.Struct, frozen=True, kw_only=True):
     at: float
     last_seq: int
     backlog: int = 0  # rounds waiting in the probe's spool
+    floor: int = 0  # as in Round
     clock_synced: bool = True
 
 

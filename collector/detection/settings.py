@@ -7,9 +7,11 @@ class DetectionSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     round_s: float = 60.0  # first guess of a probe's round interval, until its own is learned
     silence_grace: float = 0.5  # rounds a probe may be late before it counts as silent
     open_evidence: int = 3  # failing rounds, summed over a scope's probes, that open an event
-    max_run: int = 3  # one probe's contribution to that sum is capped
+    lone_evidence: int = 4  # ... when the scope is one probe: a single probe's flaps are common
+    max_run: int = 4  # one probe's contribution to that sum is capped
     wider_cost: float = 2.0  # an unaffected probe in a scope weighs this many affected ones
     keep_fraction: float = 0.5  # an open event stays while this share of its scope is affected
+    sync_rounds: float = 2.0  # silences that began this many rounds apart are simultaneous
     lone_settle: float = 0.8  # share of a country's probes heard after a lone probe fell silent
     throttle_ratio: float = 0.35  # throughput under this share of the probe's own baseline
     baseline_samples: int = 3  # throughput samples before a baseline is used
@@ -18,22 +20,26 @@ class DetectionSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     all_traffic_min: int = 3  # ... and at least this many of them
     max_clock_error_s: float = 30.0  # a wall clock further off than this is not used
     retention_s: float = 7 * 86400.0  # closed events and silences are kept this long
+    evaluate_interval_s: float = 10.0  # how often the collector asks for changed events
 
     def __post_init__(self) -> None:
         positive = {
             "round_s": self.round_s,
             "silence_grace": self.silence_grace,
             "wider_cost": self.wider_cost,
+            "sync_rounds": self.sync_rounds,
             "throttle_ratio": self.throttle_ratio,
             "baseline_alpha": self.baseline_alpha,
             "max_clock_error_s": self.max_clock_error_s,
             "retention_s": self.retention_s,
+            "evaluate_interval_s": self.evaluate_interval_s,
         }
         for name, value in positive.items():
             if value <= 0:
                 raise ValueError(f"{name} must be > 0, not {value}")
         for name, count in {
             "open_evidence": self.open_evidence,
+            "lone_evidence": self.lone_evidence,
             "max_run": self.max_run,
             "baseline_samples": self.baseline_samples,
             "all_traffic_min": self.all_traffic_min,

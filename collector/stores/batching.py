@@ -15,7 +15,7 @@ import collections
 import itertools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -41,8 +41,11 @@ class BatchWriter:
         capacity: int = 50_000,
         backoff_cap_s: float = 30.0,
         stop_timeout_s: float = 30.0,
+        on_done: Callable[[Sequence[Received]], None] | None = None,
     ) -> None:
+        """`on_done` hears of every message stored, or refused by the store for good."""
         self._store = store
+        self._on_done = on_done
         self._counters = counters
         self._batch_size = batch_size
         self._interval_s = interval_s
@@ -96,7 +99,11 @@ class BatchWriter:
             delays = backoff.delays(cap=self._backoff_cap_s)
             self._counters.store_ok = True
             self._counters.stored_points += points
-            self._counters.stored_rounds += sum(isinstance(r.message, Round) for r in part)
+            rounds = [r.message for r in part if isinstance(r.message, Round)]
+            self._counters.stored_rounds += len(rounds)
+            self._counters.stored_results += sum(len(r.targets) for r in rounds)
+            if self._on_done is not None:
+                self._on_done(part)
 
     async def _wait_to_retry(self, exc: UnavailableError, delay: float) -> None:
         self._store_failed(exc)
@@ -115,6 +122,8 @@ class BatchWriter:
             return [part[half:], part[:half]]  # a stack: the first half goes next
         self._counters.store_dropped += 1
         log.error("store refused %s for good: %s", _describe(part[0]), exc)
+        if self._on_done is not None:
+            self._on_done(part)  # given up: the probe must not resend it forever
         return []
 
     def _store_failed(self, exc: Exception) -> None:

@@ -2,8 +2,7 @@ import pytest
 
 from balise.cli import main
 from balise.config import ConfigError, load_toml
-from balise.model.catalog import Catalog
-from probe.settings import BUILTIN_CATALOG
+from balise.model.catalog import BUILTIN_CATALOG, Catalog
 
 
 def test_builtin_catalog_has_every_platform_id():

@@ -1,0 +1,1 @@
+"""`balise demo`: the whole pipeline on embedded defaults, on this machine."""

@@ -1,0 +1,82 @@
+"""End-to-end acknowledgements: tell each probe which of its rounds are stored.
+
+A broker's PUBACK is not proof of storage; this is. After every successful
+store write, each probe's acknowledgement advances to the highest seq such that
+every round above its floor (rounds the probe no longer holds) and up to it is
+stored. Acknowledgements are retained, so a probe learns its state on reconnect,
+and coalesced: only the newest per probe is sent.
+"""
+
+import asyncio
+from collections.abc import Sequence
+
+import aiomqtt
+
+from balise import wire
+from balise.model.messages import Ack, Heartbeat, Round
+from collector.received import Received
+from collector.seen import SeenSeqs
+
+
+class _ProbeAcks:
+    __slots__ = ("acked", "floor", "stored")
+
+    def __init__(self) -> None:
+        self.stored = SeenSeqs()
+        self.floor = 0
+        self.acked = 0
+
+    def advance(self) -> bool:
+        ack = max(self.acked, self.floor)
+        for lo, hi in self.stored.ranges():
+            if hi <= ack:
+                continue
+            if lo > ack + 1:
+                break
+            ack = hi
+        moved = ack > self.acked
+        self.acked = ack
+        return moved
+
+
+class Acknowledger:
+    def __init__(self) -> None:
+        self._probes: dict[str, _ProbeAcks] = {}
+        self._due: dict[str, int] = {}  # probe → newest acknowledgement not yet sent
+        self._wake = asyncio.Event()
+
+    def acked(self, probe: str) -> int:
+        state = self._probes.get(probe)
+        return state.acked if state else 0
+
+    def done(self, batch: Sequence[Received]) -> None:
+        """BatchWriter's `on_done`: these messages are stored (or given up for good)."""
+        touched: set[str] = set()
+        for item in batch:
+            message = item.message
+            if isinstance(message, Round | Heartbeat):
+                state = self._probes.get(message.probe)
+                if state is None:
+                    state = self._probes[message.probe] = _ProbeAcks()
+                state.floor = max(state.floor, message.floor)
+                if isinstance(message, Round):
+                    state.stored.add(message.seq)
+                touched.add(message.probe)
+        for probe in touched:
+            state = self._probes[probe]
+            if state.advance():
+                self._due[probe] = state.acked
+        if self._due:
+            self._wake.set()
+
+    async def run(self, client: aiomqtt.Client) -> None:
+        """Send due acknowledgements while this broker session lasts."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._due:
+                probe, seq = next(iter(self._due.items()))
+                ack = wire.encode(Ack(probe=probe, seq=seq))
+                await client.publish(wire.topic(probe, "ack"), ack, qos=1, retain=True)
+                if self._due.get(probe) == seq:
+                    del self._due[probe]

@@ -1,0 +1,43 @@
+"""Entry point of `balise collector run`: settings, catalog and detector wired together."""
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+from balise.config import load_toml
+from balise.model.catalog import BUILTIN_CATALOG, Catalog
+from collector.detection.detector import Detector
+from collector.service import DETECTOR_STATE, Collector
+from collector.settings import CollectorSettings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def fleet_catalog(settings: CollectorSettings) -> Catalog:
+    return load_toml(Path(settings.catalog) if settings.catalog else BUILTIN_CATALOG, Catalog)
+
+
+def restored_detector(settings: CollectorSettings) -> Detector:
+    """The detector as the last run left it, so open events survive a restart."""
+    path = Path(settings.state_dir) / DETECTOR_STATE
+    if path.exists():
+        try:
+            return Detector.restore(path.read_bytes(), settings.detection)
+        except ValueError:
+            log.exception("cannot restore the detector from %s; starting afresh", path)
+    return Detector(settings.detection)
+
+
+async def run(config: Path) -> int:
+    settings = load_settings(config)
+    catalog = fleet_catalog(settings)
+    detector = restored_detector(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with Collector(settings, catalog=catalog, detector=detector) as collector:
+        log.info("collector up: health on port %s", collector.http_port)
+        await stop.wait()
+    return 0
