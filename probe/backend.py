@@ -82,6 +82,20 @@ class Backend(Protocol):
     ) -> tuple[Hop, ...]: ...
 
 
+def load_libraries() -> None:
+    """Import the lazily loaded libraries now, so no measured step pays for it.
+
+    Blocking (seconds on a Pi Zero, the first time): run it in a thread.
+    """
+    import aiohttp  # noqa: F401, PLC0415
+    import dns.asyncquery  # noqa: PLC0415
+    import dns.message  # noqa: PLC0415
+    import dns.rcode  # noqa: PLC0415
+    import dns.rdatatype  # noqa: PLC0415
+    import dns.resolver  # noqa: F401, PLC0415
+    import yarl  # noqa: F401, PLC0415
+
+
 class NetworkBackend:
     """The real network, as seen from this host (or this network namespace)."""
 

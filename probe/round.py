@@ -12,7 +12,7 @@ import time
 
 from balise.model.catalog import Catalog, Target
 from balise.model.results import AnchorResult, TargetResult
-from probe.backend import Backend
+from probe.backend import Backend, load_libraries
 from probe.chain import ChainPlan, measure_target
 from probe.measure_settings import MeasureSettings
 from probe.measurements import anchors
@@ -39,6 +39,7 @@ async def measure_round(
     1 + throughput_every, ... `traceroutes`, owned by the caller across rounds,
     enables traceroutes (when settings.traceroute is on too).
     """
+    await asyncio.to_thread(load_libraries)  # before the clock: imports are not network time
     clock = clock or RoundClock()
     deadline = clock.start + settings.round_deadline_s
     every = catalog.throughput_every
