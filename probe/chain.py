@@ -14,8 +14,9 @@ What the chain measures:
    Alongside steps 2-4, GET http://http_domain[:http_port]/ (pinned to the system
    address when http_domain is the domain, else looked up through the system
    resolver). Both follow redirects.
-5. Throughput when due; a traceroute toward a failing target's address, when
-   this probe can and the target was not traced recently.
+5. Throughput when due, unless DNS or TCP failed (nothing to measure but a
+   timeout); a traceroute toward a failing target's address, when this probe can
+   and the target was not traced recently.
 
 How "the layer failed" is decided, in chain order (`judge`):
 
@@ -146,7 +147,8 @@ async def _run(target: Target, plan: ChainPlan, backend: Backend, record: _Recor
     async with asyncio.TaskGroup() as group:
         group.create_task(_plain_http(target, plan, backend, record), name=f"http-{target.id}")
         group.create_task(_secure_path(target, plan, backend, record), name=f"tls-{target.id}")
-    if plan.throughput_due and target.throughput_url:
+    unreachable = judge(record, plan.bogon_exempt)[0] in {Layer.DNS, Layer.TCP}
+    if plan.throughput_due and target.throughput_url and not unreachable:
         record.throughput = await throughput.run(
             throughput.Config(
                 clock=plan.clock,

@@ -39,7 +39,7 @@ async def measure_round(
     1 + throughput_every, ... `traceroutes`, owned by the caller across rounds,
     enables traceroutes (when settings.traceroute is on too).
     """
-    await asyncio.to_thread(load_libraries)  # before the clock: imports are not network time
+    await asyncio.to_thread(load_libraries)  # now, so that no timed step waits for an import
     clock = clock or RoundClock()
     deadline = clock.start + settings.round_deadline_s
     every = catalog.throughput_every

@@ -141,3 +141,16 @@ async def test_check_table(world: World, clock):
     assert "connection_reset decoy ok" in sni
     assert "TLS connection_reset" in sni
     assert any(line.startswith("intl ") and "tcp" in line and "ok" in line for line in lines)
+
+
+async def test_no_throughput_for_an_unreachable_target(world: World, clock):
+    url = f"http://platform.test:{world.http_port}/big"
+    targets, _ = await measure_round(
+        catalog(world, targets=(world.target("nothing.test", throughput_url=url),)),
+        settings(world),
+        world.backend(),
+        1,
+        clock=clock,
+    )
+    assert targets[0].failed_layer == Layer.DNS
+    assert targets[0].throughput is None
