@@ -9,7 +9,7 @@ import msgspec
 from balise.model.events import Event, EventKind, Evidence
 from collector.detection.scopes import ScopeIndex, to_scope
 from collector.detection.settings import DetectionSettings
-from collector.detection.state import DetectorState, EventState
+from collector.detection.state import DetectorState, EventState, ProbeState
 
 MAX_ROUNDS = 50  # evidence rounds kept per event
 
@@ -33,6 +33,13 @@ class Family(Protocol):
 
 
 Group = tuple[int, list[int]]  # scope key, probes
+
+
+def enough(fam: Family, members: list[int], probes: list[ProbeState], s: DetectionSettings) -> bool:
+    """Enough bad rounds to open an event, and not only from probes with impossible clocks."""
+    evidence = sum(min(fam.evidence_of(p), s.max_run) for p in members)
+    needed = s.lone_evidence if len(members) == 1 else s.open_evidence
+    return evidence >= needed and not all(probes[p].impossible for p in members)
 
 
 class Book:

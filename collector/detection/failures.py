@@ -4,6 +4,7 @@ import statistics
 from typing import TYPE_CHECKING
 
 from balise.model.events import EventKind
+from collector.detection.book import enough
 from collector.detection.families import Failing
 from collector.detection.scopes import GLOBAL, cover
 from collector.detection.signals import METHODS
@@ -43,7 +44,7 @@ def _target(d: "Detector", now: float, t: int, per_key: dict[int, int]) -> bool:
             outage,
             [(d.scopes.intern(GLOBAL), members)] if members else [],
             now,
-            can_open=lambda _k, ms: _enough(d, outage, ms, controls=True),
+            can_open=lambda _k, ms: enough(outage, ms, probes, d.settings),
             platform=platform,
         )
     for method in range(1, len(METHODS)):
@@ -64,25 +65,12 @@ def _target(d: "Detector", now: float, t: int, per_key: dict[int, int]) -> bool:
             fam,
             groups,
             now,
-            can_open=lambda _k, ms, fam=fam: allowed and _enough(d, fam, ms),  # type: ignore[misc]
+            can_open=lambda _k, ms, fam=fam: allowed and enough(fam, ms, probes, d.settings),  # type: ignore[misc]
             platform=platform,
         )
         for event in d.book.open_of(fam):
             event.method_name = METHODS[method]
     return verdict is None and bool(unclaimed)
-
-
-def _enough(d: "Detector", fam: Failing, members: list[int], *, controls: bool = False) -> bool:
-    """Enough failing rounds, and not only from probes whose clocks are impossible."""
-    cap = d.settings.max_run
-    evidence = sum(min(fam.evidence_of(p), cap) for p in members)
-    if controls:
-        evidence += sum(
-            min(d.state.probes[c].targets[fam.target].fails, cap)
-            for c in _fresh(d, fam.target, NEVER)
-        )
-    probes = d.state.probes
-    return evidence >= d.settings.open_evidence and not all(probes[p].impossible for p in members)
 
 
 def _fresh(d: "Detector", t: int, since: float) -> list[int]:

@@ -75,14 +75,23 @@ def _settled(d: "Detector", i: int, now: float) -> bool:
     noticed = episode.noticed
     if now >= noticed + 2 * p.interval:
         return True
+    # A peer heard after this probe's next round should have arrived was connected after
+    # any cut that silenced this probe. (Its Last Will, when sooner, bounds it too.)
+    missed = min(noticed, episode.lo_rx + p.interval * (1 + d.settings.silence_grace / 2))
     members = d.scopes.members
     peers = [q for q in members[p.keys[ASN]] if q != i]
     if peers:
-        return any(not probes[q].silent and probes[q].last_rx > noticed for q in peers)
-    others = [q for q in members[p.keys[COUNTRY]] if q != i and not probes[q].silent]
+        return any(not probes[q].silent and probes[q].last_rx > missed for q in peers)
+    country = [q for q in members[p.keys[COUNTRY]] if q != i]
+    window = d.settings.sync_rounds * p.interval
+    for q in country:
+        other = probes[q].episode()
+        if other is not None and abs(other.since - episode.since) <= window:
+            return False  # silent together with others: wait for the groups to form
+    others = [q for q in country if not probes[q].silent]
     if not others:
         return now >= noticed + p.interval
-    heard = sum(probes[q].last_rx > noticed for q in others)
+    heard = sum(probes[q].last_rx > missed for q in others)
     return heard >= d.settings.lone_settle * len(others)
 
 
@@ -142,9 +151,9 @@ def finish(d: "Detector", event: EventState) -> None:
             event.confidence = max(event.confidence, 0.9)
         starts = [_start(ep) for _, ep in episodes]
         event.start = statistics.median(starts)
-        event.rounds = [
-            (i, seq) for i, ep in episodes for _, cls, seq in ep.marks if cls != OK
-        ][:50] or event.rounds
+        event.rounds = [(i, seq) for i, ep in episodes for _, cls, seq in ep.marks if cls != OK][
+            :50
+        ] or event.rounds
     else:
         event.start = statistics.median(ep.since for _, ep in episodes)
     if not event.open:

@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING
 
-from collector.detection.book import Family
+from collector.detection.book import Family, enough
 from collector.detection.families import AllSlow, Slow
 from collector.detection.scopes import cover
 
@@ -45,14 +45,9 @@ def _assess(
     if not members and not opens:
         return
     groups = cover(members, d.keys_of, fam.population, d.scopes.level, d.settings.wider_cost)
-    cap = d.settings.max_run
+    probes = d.state.probes
 
     def can_open(_key: int, ms: list[int]) -> bool:
-        evidence = sum(min(fam.evidence_of(p), cap) for p in ms)
-        return (
-            allowed
-            and evidence >= d.settings.open_evidence
-            and not all(d.state.probes[p].impossible for p in ms)
-        )
+        return allowed and enough(fam, ms, probes, d.settings)
 
     d.book.reconcile(fam, groups, now, can_open=can_open, platform=platform)
