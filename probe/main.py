@@ -37,8 +37,9 @@ async def check(config: Path | None, *, catalog: Path | None = None) -> int:
         measure = MeasureSettings()
         targets = load_toml(catalog or BUILTIN_CATALOG, Catalog)
     started = time.monotonic()
-    backend = NetworkBackend(system_resolver=measure.system_resolver, ca_file=measure.ca_file)
-    results, anchors = await measure_round(targets, measure, backend, 1)
+    results, anchors = await measure_round(
+        targets, measure, NetworkBackend.from_settings(measure), 1
+    )
     print(render_check(results, anchors))
     print(f"round took {time.monotonic() - started:.1f}s")
     return 0 if all(r.failed_layer is None for r in results) else 1

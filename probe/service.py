@@ -58,9 +58,7 @@ class Probe:
 
     def __init__(self, settings: ProbeSettings, *, backend: Backend | None = None) -> None:
         self.settings = settings
-        self.backend = backend or NetworkBackend(
-            system_resolver=settings.measure.system_resolver, ca_file=settings.measure.ca_file
-        )
+        self.backend = backend or NetworkBackend.from_settings(settings.measure)
         self.traceroutes = TracerouteLimiter(settings.measure.traceroute_every_s)
         self.catalog = initial_catalog(settings)
         self.clock = ProbeClock(offset_s=settings.clock_offset_s, boot=boot_id())

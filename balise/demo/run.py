@@ -89,8 +89,14 @@ async def _wait_until(stop: asyncio.Event, duration_s: float | None) -> None:
 
 
 async def run_demo(
-    *, duration_s: float | None = None, http_port: int = 8470, catalog: Path | None = None
+    *,
+    duration_s: float | None = None,
+    http_port: int = 8470,
+    catalog: Path | None = None,
+    round_s: float = ROUND_S,
+    measure: MeasureSettings | None = None,
 ) -> int:
+    """Run until `duration_s` passes or a signal; `measure` overrides how the probe measures."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -105,18 +111,18 @@ async def run_demo(
                 store=SqliteStoreSettings(),
                 http=HttpSettings(listen=f"127.0.0.1:{http_port}"),
                 state_dir=str(state / "collector"),
-                detection=DetectionSettings(round_s=ROUND_S, evaluate_interval_s=2.0),
+                detection=DetectionSettings(round_s=round_s, evaluate_interval_s=2.0),
             )
             fleet = load_toml(catalog, Catalog) if catalog else None
             probe_settings = ProbeSettings(
                 id="demo",
                 location=ProbeIdentity(country="ZZ", region="demo", access=Access.FIXED),
                 state_dir=str(state / "probe"),
-                round_s=ROUND_S,
+                round_s=round_s,
                 heartbeat_s=5.0,
                 catalog=str(catalog) if catalog else None,
                 mqtt=mqtt,
-                measure=MeasureSettings(round_deadline_s=ROUND_S - 3, traceroute=False),
+                measure=measure or MeasureSettings(round_deadline_s=round_s - 3, traceroute=False),
             )
             detector = Detector(collector_settings.detection)
             probe = Probe(probe_settings)

@@ -21,7 +21,9 @@ PLATFORM_IDS: tuple[str, ...] = (
 )
 
 
-class Target(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Target(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
     id: str
     name: str = ""
     domain: str  # measured through DNS, TCP, TLS and HTTPS
@@ -34,14 +36,18 @@ class Target(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     kind: Literal["platform", "control"] = "platform"
 
 
-class Anchor(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Anchor(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
     id: str
     role: Literal["gateway", "resolver", "domestic", "international"]
     address: str  # an IP address, or "auto" for the default gateway / system resolver
     port: int | None = None  # TCP port for the fallback (or only) check
 
 
-class Catalog(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Catalog(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
     version: int = 1
     revision: str = ""  # who published this catalog and when, for humans
     targets: tuple[Target, ...]
