@@ -36,10 +36,18 @@ Group = tuple[int, list[int]]  # scope key, probes
 
 
 def enough(fam: Family, members: list[int], probes: list[ProbeState], s: DetectionSettings) -> bool:
-    """Enough bad rounds to open an event, and not only from probes with impossible clocks."""
-    evidence = sum(min(fam.evidence_of(p), s.max_run) for p in members)
+    """Enough bad rounds to open an event, lasting on at least one probe, and not only from
+    probes with impossible clocks. A noisy probe's rounds count less (docs/detection.md)."""
+    evidence = 0.0
+    for p in members:
+        weight = s.noisy_weight if probes[p].noise >= s.noisy_share else 1.0
+        evidence += weight * min(fam.evidence_of(p), s.max_run)
     needed = s.lone_evidence if len(members) == 1 else s.open_evidence
-    return evidence >= needed and not all(probes[p].impossible for p in members)
+    return (
+        evidence >= needed
+        and max(fam.evidence_of(p) for p in members) >= 2  # noqa: PLR2004 - twice in a row
+        and not all(probes[p].impossible for p in members)
+    )
 
 
 class Book:

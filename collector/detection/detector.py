@@ -32,7 +32,8 @@ MAX_BOOTS = 4  # boot offsets remembered per probe
 MAX_EPISODES = 16  # silences remembered per probe
 MAX_MARKS = 512  # late rounds remembered per silence
 INTERVAL_ALPHA = 0.2
-LEARN_FIRST = 3  # the first interval samples replace the guess outright
+LEARN_FIRST = 3
+NOISE_ALPHA = 0.05  # weight of one round in a probe's noise average  # the first interval samples replace the guess outright
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(DetectorState).decode
@@ -293,7 +294,7 @@ class Detector:
     def _apply_targets(self, i: int, p: ProbeState, round_: Round, placed: float) -> None:
         settings = self.settings
         control = p.control
-        measured = slow_now = 0
+        measured = slow_now = fresh_failures = 0
         for result in round_.targets:
             t = self.target_id(result.target)
             states = p.targets
@@ -307,6 +308,7 @@ class Detector:
             method = METHOD_OF_LAYER[result.failed_layer]
             if method:
                 self._failed(i, t, ts, method, placed, control=control)
+                fresh_failures += ts.fails == 1
                 continue
             if ts.fails:
                 ts.recovered = (ts.last_fail + placed) / 2
@@ -342,6 +344,10 @@ class Detector:
             ts.base_n += 1
             ts.last_fast = placed
         self._all_traffic(i, p, measured, slow_now, placed)
+        if round_.targets:
+            p.noise_n += 1
+            alpha = max(NOISE_ALPHA, 1 / p.noise_n)
+            p.noise += alpha * (fresh_failures / len(round_.targets) - p.noise)
 
     def _failed(
         self, i: int, t: int, ts: TargetState, method: int, placed: float, *, control: bool

@@ -9,6 +9,8 @@ class DetectionSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     open_evidence: int = 3  # failing rounds, summed over a scope's probes, that open an event
     lone_evidence: int = 4  # ... when the scope is one probe: a single probe's flaps are common
     max_run: int = 4  # one probe's contribution to that sum is capped
+    noisy_share: float = 0.02  # a probe failing this share of targets at random is noisy:
+    noisy_weight: float = 0.5  # ... each of its failing rounds then counts this much
     wider_cost: float = 2.0  # an unaffected probe in a scope weighs this many affected ones
     keep_fraction: float = 0.5  # an open event stays while this share of its scope is affected
     sync_rounds: float = 2.0  # silences that began this many rounds apart are simultaneous
@@ -48,6 +50,8 @@ class DetectionSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
                 raise ValueError(f"{name} must be >= 1, not {count}")
         for name, share in {
             "keep_fraction": self.keep_fraction,
+            "noisy_share": self.noisy_share,
+            "noisy_weight": self.noisy_weight,
             "lone_settle": self.lone_settle,
             "all_traffic_share": self.all_traffic_share,
         }.items():

@@ -64,6 +64,8 @@ class ProbeState(msgspec.Struct):
     lwt_at: float = NEVER  # arrival of an offline status not yet superseded
     silent: bool = False
     impossible: bool = False  # the newest round's wall-clock time was impossible
+    noise: float = 0.0  # share of targets failing at random (new runs) per round, averaged
+    noise_n: int = 0
     targets: list[TargetState] = []
     all_slow: int = 0  # consecutive rounds where most targets were slow
     first_all_slow: float = NEVER
