@@ -19,7 +19,9 @@ class ScenarioError(ConfigError):
     """An invalid scenario file; the message names the file and the key."""
 
 
-class _Strict(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class _Strict(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
     pass
 
 
