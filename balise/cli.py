@@ -45,6 +45,22 @@ def _probe_check(args: argparse.Namespace) -> int:
     return asyncio.run(check(args.config, catalog=args.catalog))
 
 
+def _probe_enroll(args: argparse.Namespace) -> int:
+    from probe.main import enroll  # noqa: PLC0415 - lazy, see module docstring
+
+    return enroll(args.config, qr=not args.no_qr)
+
+
+def _fleet(args: argparse.Namespace) -> int:
+    from collector import fleet_admin  # noqa: PLC0415 - lazy, see module docstring
+
+    if args.action == "add":
+        return fleet_admin.add(args.config, args.code, note=args.note)
+    if args.action == "revoke":
+        return fleet_admin.revoke(args.config, args.probe)
+    return fleet_admin.list_probes(args.config)
+
+
 def _collector_run(args: argparse.Namespace) -> int:
     from collector.main import run  # noqa: PLC0415 - lazy, see module docstring
 
@@ -103,6 +119,24 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--config", type=Path, default=None)
     check.add_argument("--catalog", type=Path, default=None)
     check.set_defaults(handler=_probe_check)
+
+    enroll = probe.add_parser("enroll", help="make the probe's key; print its enrollment code")
+    enroll.add_argument("--config", type=Path, required=True)
+    enroll.add_argument("--no-qr", action="store_true", help="print no QR code")
+    enroll.set_defaults(handler=_probe_enroll)
+
+    fleet = commands.add_parser("fleet", help="the probe registry").add_subparsers(
+        dest="action", required=True
+    )
+    fadd = fleet.add_parser("add", help="enroll a probe from its enrollment code")
+    fadd.add_argument("code")
+    fadd.add_argument("--note", default="", help="who hosts it, where (kept in the registry)")
+    frevoke = fleet.add_parser("revoke", help="reject a probe's messages from now on")
+    frevoke.add_argument("probe")
+    flist = fleet.add_parser("list", help="every enrolled probe")
+    for sub in (fadd, frevoke, flist):
+        sub.add_argument("--config", type=Path, required=True, help="the collector's settings")
+        sub.set_defaults(handler=_fleet)
 
     collector = commands.add_parser("collector", help="the collector").add_subparsers(
         dest="action", required=True

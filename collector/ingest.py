@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from balise import wire
 from balise.model.messages import Heartbeat, Round, Status
 from collector.counters import Counters
+from collector.fleet import Keyring
 from collector.observers import Observer
 from collector.received import Received
 from collector.seen import SeenSeqs
@@ -26,8 +27,17 @@ DETAIL_CHARS = 200
 
 class Ingest:
     def __init__(
-        self, *, writer: BatchWriter, observers: Sequence[Observer], counters: Counters
+        self,
+        *,
+        writer: BatchWriter,
+        observers: Sequence[Observer],
+        counters: Counters,
+        keyring: Keyring | None = None,
+        seq_window: int = 1_000_000,
     ) -> None:
+        """With a `keyring`, rounds must be signed by an enrolled, unrevoked probe."""
+        self._keyring = keyring
+        self._seq_window = seq_window
         self._writer = writer
         self._observers = tuple(observers)
         self._counters = counters
@@ -40,6 +50,8 @@ class Ingest:
         try:
             probe_id, channel = wire.parse_topic(topic)
             if channel == "round":
+                if self._keyring is not None and not self._signed(probe_id, payload):
+                    return
                 self._round(wire.decode_round(payload, probe_id), payload, received_at)
             elif channel == "status":
                 self._other(wire.decode_status(payload, probe_id), payload, received_at)
@@ -56,6 +68,10 @@ class Ingest:
             seen = self._seen[round_.probe] = SeenSeqs()
         if round_.seq in seen:
             self._counters.duplicates += 1
+            return
+        newest = seen.newest()
+        if newest is not None and round_.seq > newest + self._seq_window:
+            self._reject("seq_out_of_window", f"round {round_.probe}#{round_.seq} after #{newest}")
             return
         if not self._writer.offer(Received(round_, payload, received_at)):
             self._reject("buffer_full", f"round {round_.probe}#{round_.seq}: store backlog full")
@@ -81,6 +97,14 @@ class Ingest:
                     observer.observe_heartbeat(message, received_at)
             except Exception:  # noqa: BLE001 - an observer's bug must not stop ingest
                 self._observer_failed(observer)
+
+    def _signed(self, probe_id: str, payload: bytes) -> bool:
+        assert self._keyring is not None
+        reason = self._keyring.check(probe_id, payload)
+        if reason is None:
+            return True
+        self._reject(reason, f"round from {probe_id!r}")
+        return False
 
     def _observer_failed(self, observer: Observer) -> None:
         self._counters.observer_errors += 1

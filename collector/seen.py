@@ -48,5 +48,8 @@ class SeenSeqs:
             if len(los) > self._max_ranges:
                 del los[0], his[0]
 
+    def newest(self) -> int | None:
+        return self._his[-1] if self._his else None
+
     def ranges(self) -> list[tuple[int, int]]:
         return list(zip(self._los, self._his, strict=True))

@@ -19,12 +19,14 @@ import aiomqtt
 import msgspec
 
 from balise import wire
+from balise.config import ConfigError
 from balise.model.catalog import Catalog
 from balise.model.events import Event
 from balise.mqtt import reconnecting
 from collector import api, status_page
 from collector.acks import Acknowledger
 from collector.counters import Counters
+from collector.fleet import Keyring
 from collector.http import make_app, serve
 from collector.ingest import Ingest
 from collector.latest import LatestView
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 
 CHANNELS: tuple[wire.Channel, ...] = ("round", "status", "heartbeat")
 DETECTOR_STATE = "detector.state"
+FLEET_RELOAD_S = 2.0
 
 
 class Collector:
@@ -73,10 +76,14 @@ class Collector:
             on_done=self.acks.done,
         )
         self.latest = LatestView()
+        fleet = settings.fleet
+        self.keyring = Keyring(Path(fleet.registry)) if fleet is not None else None
         self.ingest = Ingest(
             writer=self._writer,
             observers=[self.latest] if detector is None else [self.latest, detector],
             counters=self.counters,
+            keyring=self.keyring,
+            seq_window=fleet.seq_window if fleet is not None else 1_000_000,
         )
         outputs = settings.outputs
         self._mqtt_events = MqttEventPublisher(self.counters, capacity=outputs.queue)
@@ -114,6 +121,10 @@ class Collector:
             status_page.add_routes(app)
             self.http_port = await stack.enter_async_context(serve(app, host, port))
             tasks = [asyncio.create_task(self._mqtt(), name="collector.mqtt")]
+            if self.keyring is not None:
+                tasks.append(
+                    asyncio.create_task(self._reload_fleet(self.keyring), name="collector.fleet")
+                )
             if self._detector is not None:
                 tasks.append(
                     asyncio.create_task(self._evaluate(self._detector), name="collector.detection")
@@ -183,6 +194,16 @@ class Collector:
         path = Path(self.settings.state_dir) / DETECTOR_STATE
         data = detector.snapshot()
         await asyncio.to_thread(_write_atomically, path, data)
+
+    async def _reload_fleet(self, keyring: Keyring) -> None:
+        """Pick up `balise fleet add|revoke` without a restart."""
+        while True:
+            await asyncio.sleep(FLEET_RELOAD_S)
+            try:
+                if await asyncio.to_thread(keyring.reload):
+                    log.info("fleet registry %s reloaded", keyring.path)
+            except ConfigError:
+                log.exception("keeping the previous fleet registry")
 
     async def _store_event(self, event: Event) -> None:
         await self.store.write_events([event])

@@ -111,6 +111,16 @@ class OutputSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     backoff_cap_s: float = 60.0
 
 
+class FleetSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """With a fleet, every round must be signed by an enrolled, unrevoked probe."""
+
+    registry: str  # the JSON registry `balise fleet add|revoke` maintains
+    mosquitto_password_file: str | None = None  # kept in step with the registry when set
+    mosquitto_acl_file: str | None = None
+    collector_user: str = "balise-collector"
+    seq_window: int = 1_000_000  # a round this far beyond the newest seq seen is a forgery
+
+
 class CollectorSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     client_id: str = "balise-collector"  # fixed: the broker keeps our session under it
     mqtt: MqttSettings = MqttSettings()
@@ -122,6 +132,7 @@ class CollectorSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     webhooks: tuple[Webhook, ...] = ()
     outputs: OutputSettings = OutputSettings()
     detection: DetectionSettings = DetectionSettings()
+    fleet: FleetSettings | None = None
 
     def __post_init__(self) -> None:
         self.mqtt.endpoint()  # a bad broker URL stops the start-up, not the first connect

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from balise.config import load_toml
 from balise.model.catalog import BUILTIN_CATALOG, Catalog
+from probe import identity
 from probe import settings as probe_settings
 from probe.backend import NetworkBackend
 from probe.check import render_check
@@ -24,6 +25,21 @@ async def run(config: Path) -> int:
         loop.add_signal_handler(sig, stop.set)
     async with Probe(settings), SystemdNotifier():
         await stop.wait()
+    return 0
+
+
+def enroll(config: Path, *, qr: bool = True) -> int:
+    """Make the probe's key if it has none; print its enrollment code (and a QR code)."""
+    settings = probe_settings.load(config)
+    me = identity.load_or_create(settings.state_path, settings.id)
+    print(f"probe:        {settings.id}")
+    print(f"fingerprint:  {me.fingerprint}")
+    print(f"enrollment:   {me.enrollment_code}")
+    if qr:
+        import segno  # noqa: PLC0415 - only this command draws QR codes
+
+        segno.make(me.enrollment_code, error="m").terminal(compact=True)
+    print("Give the enrollment code to your Balise operator: `balise fleet add CODE`.")
     return 0
 
 

@@ -15,6 +15,7 @@ from balise import __version__
 from balise.config import load_toml
 from balise.model.catalog import BUILTIN_CATALOG, Catalog
 from balise.model.messages import ProbeMeta, Round
+from probe import identity
 from probe.backend import Backend, NetworkBackend
 from probe.clock import ProbeClock, boot_id, kernel_clock_synced
 from probe.measurements.timing import RoundClock
@@ -63,6 +64,7 @@ class Probe:
         self.catalog = initial_catalog(settings)
         self.clock = ProbeClock(offset_s=settings.clock_offset_s, boot=boot_id())
         self.meta = meta_of(settings)
+        self.identity = identity.load_or_create(settings.state_path, settings.id)
         self.spool = Spool(
             settings.state_path / "spool.sqlite",
             max_bytes=int(settings.spool_max_mb * 1024 * 1024),
@@ -76,6 +78,7 @@ class Probe:
             clock_synced=kernel_clock_synced,
             heartbeat_s=settings.heartbeat_s,
             replay_per_s=settings.replay_per_s,
+            sign=self.identity.sign if settings.sign else None,
         )
         self._task: asyncio.Task[None] | None = None
         self._rng = random.Random()  # noqa: S311 - schedule jitter, not cryptography

@@ -33,6 +33,7 @@ class ProbeSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     replay_per_s: float = 5.0  # backlog rounds sent per second after a reconnect
     spool_max_mb: float = 64.0
     clock_offset_s: float = 0.0  # lab test setting: shift the wall clock by this much
+    sign: bool = True  # sign every round with the probe's key (<state_dir>/identity.key)
     mqtt: MqttSettings = MqttSettings()
     measure: MeasureSettings = MeasureSettings()
 

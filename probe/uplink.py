@@ -42,8 +42,11 @@ class Uplink:
         heartbeat_s: float = 30.0,
         replay_per_s: float = 5.0,
         ack_timeout_s: float = 300.0,
+        sign: Callable[[bytes], bytes] | None = None,
     ) -> None:
+        """`sign` turns an encoded round (ending `"sig":null}`) into a signed one."""
         self.probe_id = probe_id
+        self._sign = sign
         self._mqtt = mqtt
         self._spool = spool
         self._version = version
@@ -147,6 +150,8 @@ class Uplink:
                 self.ack_received.set()
 
     async def _publish_round(self, client: aiomqtt.Client, round_: Round, payload: bytes) -> None:
+        if self._sign is not None:
+            payload = self._sign(payload)
         await client.publish(wire.topic(self.probe_id, "round"), payload, qos=1)
         if round_.seq not in self._sent:
             self._sent.add(round_.seq)

@@ -9,28 +9,7 @@ import html
 import re
 from urllib.parse import urlsplit
 
-# Host names (or parts of them) that censors redirect blocked requests to.
-BLOCKPAGE_HOSTS: tuple[str, ...] = (
-    "lamanlabuh.aduankonten.id",  # Indonesia, Kominfo
-    "internet-positif",  # Indonesia, ISP block pages
-    "internetpositif",
-    "peyvandha.ir",  # Iran
-    "warning.rt.ru",  # Russia, Rostelecom
-    "blocked.netbynet.ru",
-    "block.khm.gov.kh",
-)
-
-# Lower-case phrases of block pages.
-BLOCKPAGE_PHRASES: tuple[str, ...] = (
-    "access to this site has been",
-    "this site has been blocked",
-    "this website has been blocked",
-    "this website is not accessible",
-    "blocked by",
-    "internet positif",
-    "aduankonten",
-    "peyvandha",
-)
+from balise.model.blockpages import BLOCKPAGE_HOSTS, BLOCKPAGE_PHRASES
 
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 _TITLE_MAX = 120
