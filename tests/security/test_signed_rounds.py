@@ -63,7 +63,7 @@ async def test_a_modified_byte_is_rejected(world):
 
 
 async def test_unknown_and_unsigned_probes_are_rejected(world):
-    a, b, registry, tmp = world
+    _a, b, registry, tmp = world
     unsigned = make_round(probe="probe-a", seq=3)
     messages = [signed(b, 1), (wire.topic("probe-a", "round"), wire.encode(unsigned))]
     counters, stored = await ingest_all(tmp, Keyring(registry), messages)
@@ -73,7 +73,7 @@ async def test_unknown_and_unsigned_probes_are_rejected(world):
 
 async def test_a_key_cannot_sign_for_another_probe(world):
     """probe-b's key signing a round that claims to be probe-a's."""
-    a, b, registry, tmp = world
+    _a, b, registry, tmp = world
     counters, _ = await ingest_all(tmp, Keyring(registry), [signed(b, 1, probe="probe-a")])
     assert counters.rejected == {"bad_signature": 1}
 
