@@ -8,7 +8,8 @@ class Counters:
     received: int = 0  # messages handed to ingest
     rejected: dict[str, int] = field(default_factory=dict)  # by reason
     duplicates: int = 0  # rounds already seen, dropped
-    clock_suspect: int = 0  # rounds kept but flagged: impossible wall-clock time
+    clock_suspect: int = 0  # rounds kept, placed by their boot's clock, not their wall clock
+    clock_deferred: int = 0  # late rounds left with the probe until their boot is anchored
     observer_errors: int = 0  # an observer (the detector) raised on a message
     buffered: int = 0  # rounds and statuses waiting for the store
     stored_rounds: int = 0

@@ -11,13 +11,13 @@ from collections.abc import Sequence
 
 from balise import wire
 from balise.model.messages import Heartbeat, Round, Status
+from collector.clocks import BootClocks
 from collector.counters import Counters
 from collector.fleet import Keyring
 from collector.observers import Observer
 from collector.received import Received
 from collector.seen import SeenSeqs
 from collector.stores.batching import BatchWriter
-from collector.timestamps import clock_suspect
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +34,13 @@ class Ingest:
         counters: Counters,
         keyring: Keyring | None = None,
         seq_window: int = 1_000_000,
+        clocks: BootClocks | None = None,
     ) -> None:
         """With a `keyring`, rounds must be signed by an enrolled, unrevoked probe."""
         self._keyring = keyring
         self._seq_window = seq_window
         self._writer = writer
+        self._clocks = clocks or BootClocks()
         self._observers = tuple(observers)
         self._counters = counters
         self._seen: dict[str, SeenSeqs] = {}
@@ -73,11 +75,15 @@ class Ingest:
         if newest is not None and round_.seq > newest + self._seq_window:
             self._reject("seq_out_of_window", f"round {round_.probe}#{round_.seq} after #{newest}")
             return
-        if not self._writer.offer(Received(round_, payload, received_at)):
+        placement = self._clocks.place(round_, received_at)
+        if placement is None:  # no anchor for its boot yet: the probe sends it again
+            self._counters.clock_deferred += 1
+            return
+        if not self._writer.offer(Received(round_, payload, received_at, placement)):
             self._reject("buffer_full", f"round {round_.probe}#{round_.seq}: store backlog full")
             return
         seen.add(round_.seq)
-        if clock_suspect(round_.started, received_at):
+        if not placement.wall_clock:
             self._counters.clock_suspect += 1
         for observer in self._observers:
             try:

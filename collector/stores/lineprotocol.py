@@ -4,10 +4,10 @@ Every point is keyed (measurement, tags, timestamp) by what identifies the
 measurement, never by when it arrived, so a re-delivered round rewrites the
 same points instead of adding new ones.
 
-Timestamps are microseconds. A clock-suspect round is stored at its arrival
-(collector.timestamps) plus `seq % 1000` microseconds: rounds a probe replays in
-a burst after a reboot without NTP arrive within the same millisecond, and must
-not collapse into one point.
+Timestamps are microseconds. A round is stored at the time ingest placed it
+(collector.clocks): its trusted wall clock, or its boot's monotonic clock, so
+rounds a probe replays in a burst after a reboot without NTP keep their spacing
+and a re-delivery lands on the same points (docs/durability.md).
 """
 
 import math
@@ -20,7 +20,7 @@ from balise.model.results import TargetResult
 from collector import eventtext
 from collector.received import Received
 from collector.stores.summary import chain_ok, duration_ms, first_ms, http_status
-from collector.timestamps import clock_suspect, storage_time
+from collector.timestamps import Placement, placed_without_history, storage_time
 
 # InfluxDB 1.x calls the unit "u", 2.x "us".
 PRECISION_V1: Final = "u"
@@ -40,7 +40,7 @@ def lines(batch: Sequence[Received]) -> str:
     for item in batch:
         message = item.message
         if isinstance(message, Round):
-            out += round_lines(message, item.received_at)
+            out += round_lines(message, item.received_at, item.placement)
         elif isinstance(message, Status):
             out.append(status_line(message, item.received_at))
         else:
@@ -48,8 +48,9 @@ def lines(batch: Sequence[Received]) -> str:
     return "\n".join(out)
 
 
-def round_lines(round_: Round, received_at: float) -> list[str]:
+def round_lines(round_: Round, received_at: float, placement: Placement | None = None) -> list[str]:
     """One `round` point, and one `target`, `throughput` or `anchor` point per result."""
+    placed = placement or placed_without_history(round_, received_at)
     meta = round_.meta
     probe_tags = tags(
         probe=round_.probe,
@@ -59,12 +60,11 @@ def round_lines(round_: Round, received_at: float) -> list[str]:
         access=meta.access.value,
         network=meta.network,
     )
-    suspect = clock_suspect(round_.started, received_at)
-    ts = _us(received_at) // 1000 * 1000 + round_.seq % 1000 if suspect else _us(round_.started)
+    ts = _us(placed.at)
     common: dict[str, FieldValue] = {
         "seq": round_.seq,
         "late": round_.late,
-        "clock_suspect": suspect,
+        "clock_suspect": not placed.wall_clock,
     }
     out = [
         f"round{probe_tags} "

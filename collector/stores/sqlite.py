@@ -19,7 +19,7 @@ from balise.model.messages import Heartbeat, Round, Status
 from collector.errors import RejectedError, UnavailableError
 from collector.received import Received
 from collector.stores.summary import chain_ok, first_ms, http_status
-from collector.timestamps import clock_suspect, storage_time
+from collector.timestamps import placed_without_history, storage_time
 
 T = TypeVar("T")
 
@@ -29,7 +29,7 @@ PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS rounds (
     probe TEXT NOT NULL,
     seq INTEGER NOT NULL,
-    time REAL NOT NULL,  -- when it was measured (collector.timestamps.storage_time)
+    time REAL NOT NULL,  -- when it was measured (collector.clocks, docs/durability.md)
     started REAL NOT NULL,  -- the probe's own clock, as sent
     received REAL NOT NULL,
     country TEXT NOT NULL,
@@ -258,7 +258,8 @@ def _write(db: sqlite3.Connection, batch: Sequence[Received]) -> int:
     for item in batch:
         message, received_at = item.message, item.received_at
         if isinstance(message, Round):
-            time = storage_time(message.started, received_at)
+            placed = item.placement or placed_without_history(message, received_at)
+            time = placed.at
             meta = message.meta
             failed = sum(not chain_ok(t) for t in message.targets)
             rounds.append(
@@ -276,7 +277,7 @@ def _write(db: sqlite3.Connection, batch: Sequence[Received]) -> int:
                     len(message.targets),
                     failed,
                     message.late,
-                    clock_suspect(message.started, received_at),
+                    not placed.wall_clock,
                     item.payload,
                 )
             )

@@ -3,10 +3,12 @@
 The real InfluxDB reads these lines back in test_influx_v1_store.py.
 """
 
+import itertools
 import math
 
 from balise.model.events import Event, EventKind, Scope
 from balise.model.layers import Layer
+from collector.clocks import BootClocks
 from collector.received import Received
 from collector.stores import lineprotocol
 from collector.stores.lineprotocol import event_line, fields, lines, round_lines, tags
@@ -97,7 +99,7 @@ def test_a_future_clock_is_stored_at_arrival_and_flagged():
     round_ = make_round(started=T + 7200)
     for line in round_lines(round_, T):
         _, _, field_part, ts = parse(line)
-        assert ts == round(T * 1_000_000) + round_.seq
+        assert ts == round(T * 1_000_000)
         assert "clock_suspect=true" in field_part
 
 
@@ -151,10 +153,14 @@ def test_precision_is_microseconds():
     assert (lineprotocol.PRECISION_V1, lineprotocol.PRECISION_V2) == ("u", "us")
 
 
-def test_clock_suspect_rounds_replayed_in_one_burst_keep_distinct_points():
-    times = {
-        parse(round_lines(make_round(seq=seq, started=0.0), T + 0.0001 * seq)[0])[3]
-        for seq in range(1, 6)
-    }
-    assert len(times) == 5
-    assert all(abs(t / 1_000_000 - T) < 0.01 for t in times)
+def test_rounds_replayed_in_one_burst_keep_their_boot_clock_spacing():
+    clocks = BootClocks()
+    live = make_round(seq=6, started=0.0, synced=False)
+    assert clocks.place(live, T) is not None  # the live round anchors the boot
+    times = []
+    for seq in range(1, 6):  # measured a minute apart, replayed within a millisecond
+        late = make_round(seq=seq, started=0.0, synced=False, late=True)
+        placed = clocks.place(late, T + 0.0001 * seq)
+        times.append(parse(round_lines(late, T + 0.0001 * seq, placed)[0])[3])
+    assert [b - a for a, b in itertools.pairwise(times)] == [60_000_000] * 4
+    assert times[-1] == round((T - 60) * 1_000_000)
