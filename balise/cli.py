@@ -91,6 +91,84 @@ def _bench_detector(args: argparse.Namespace) -> int:
     )
 
 
+def _export(args: argparse.Namespace) -> int:
+    from collector.exports.command import run_export  # noqa: PLC0415 - lazy, see module docstring
+
+    filters = {name: getattr(args, name) for name in EXPORT_FILTERS}
+    return run_export(
+        args.what,
+        args.format,
+        filters,
+        sqlite=args.sqlite,
+        config=args.config,
+        output=args.output,
+    )
+
+
+def _import_ooni(args: argparse.Namespace) -> int:
+    from collector.ooni.command import run_import  # noqa: PLC0415 - lazy, see module docstring
+
+    return run_import(
+        args.files,
+        sqlite=args.sqlite,
+        config=args.config,
+        catalog=args.catalog,
+        dry_run=args.dry_run,
+    )
+
+
+EXPORT_FILTERS = (
+    "since",
+    "until",
+    "country",
+    "region",
+    "asn",
+    "access",
+    "platform",
+    "kind",
+    "probe",
+)
+EXPORT_FORMATS = {
+    "events": ("csv", "json", "stop"),
+    "timeline": ("csv", "json", "png", "svg"),
+    "measurements": ("csv", "json", "ooni"),
+}
+
+
+def _store_arguments(command: argparse.ArgumentParser) -> None:
+    where = command.add_mutually_exclusive_group(required=True)
+    where.add_argument("--sqlite", type=Path, default=None, help="the collector's SQLite file")
+    where.add_argument("--config", type=Path, default=None, help="the collector's settings")
+
+
+def _data_parsers(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    export = commands.add_parser("export", help="events, timelines, measurements").add_subparsers(
+        dest="what", required=True
+    )
+    for what, formats in EXPORT_FORMATS.items():
+        one = export.add_parser(what, help=f"export {what} ({', '.join(formats)})")
+        _store_arguments(one)
+        one.add_argument("--format", choices=formats, default=formats[0])
+        one.add_argument("--output", "-o", type=Path, default=None, help="default: stdout")
+        for name in EXPORT_FILTERS:
+            help_text = (
+                "ISO 8601, UTC unless an offset is given" if name in {"since", "until"} else None
+            )
+            one.add_argument(f"--{name}", default=None, help=help_text)
+        one.set_defaults(handler=_export)
+    imports = commands.add_parser("import", help="other sources").add_subparsers(
+        dest="source", required=True
+    )
+    ooni = imports.add_parser("ooni", help="OONI measurements (.json, .jsonl, .jsonl.gz)")
+    ooni.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    where = ooni.add_mutually_exclusive_group(required=True)
+    where.add_argument("--sqlite", type=Path, default=None, help="the collector's SQLite file")
+    where.add_argument("--config", type=Path, default=None, help="the collector's settings")
+    where.add_argument("--dry-run", action="store_true", help="classify and list, store nothing")
+    ooni.add_argument("--catalog", type=Path, default=None, help="map inputs to this catalog")
+    ooni.set_defaults(handler=_import_ooni)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="balise", description=__doc__)
     top.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -166,6 +244,7 @@ def parser() -> argparse.ArgumentParser:
     bdet.add_argument("--rounds", type=int, default=5)
     bdet.add_argument("--json", type=Path, default=None)
     bdet.set_defaults(handler=_bench_detector)
+    _data_parsers(commands)
     return top
 
 

@@ -227,7 +227,7 @@ def _probe_messages(  # noqa: C901, PLR0912, PLR0915 - one probe's life, step by
         if cut is not None:
             arrival = reconnect[cut[1]] + 0.1 + 0.01 * probe.seq
         elif late:
-            arrival = max(end for _, end in cuts if end <= finished) 
+            arrival = max(end for _, end in cuts if end <= finished)
             arrival = reconnect[arrival] + 0.1 + 0.01 * probe.seq
         message = Round(
             probe=probe.id,
@@ -254,8 +254,12 @@ async def run_scenario(
     influx_db: str = "balise",
     settings: DetectionSettings | None = None,
     tick_s: float | None = None,
+    sqlite_path: Path | None = None,
 ) -> SimResult:
-    """Feed the scenario's messages through the real ingest and detector; events at the end."""
+    """Feed the scenario's messages through the real ingest and detector; events at the end.
+
+    The SQLite store lives in a temporary directory unless `sqlite_path` keeps it.
+    """
     detector = Detector(settings or DetectionSettings(round_s=scenario.round_s))
     counters = Counters()
     tick = tick_s or min(1.0, scenario.round_s / 10)
@@ -263,7 +267,7 @@ async def run_scenario(
         store: Store = (
             InfluxV1Store(InfluxV1StoreSettings(url=influx_url, database=influx_db))
             if influx_url
-            else SqliteStore(Path(tmp) / "sim.sqlite3")
+            else SqliteStore(sqlite_path or Path(tmp) / "sim.sqlite3")
         )
         try:
             async with BatchWriter(store, counters) as writer:

@@ -10,7 +10,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -81,6 +81,23 @@ CREATE TABLE IF NOT EXISTS events (
     raw BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_start ON events (start);
+-- Measurements of another source (OONI), classified into our per-layer outcome (collector/ooni).
+CREATE TABLE IF NOT EXISTS imported (
+    uid TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    time REAL NOT NULL,
+    country TEXT NOT NULL,
+    asn INTEGER NOT NULL,
+    network TEXT NOT NULL,
+    test_name TEXT NOT NULL,
+    input TEXT NOT NULL,
+    target TEXT NOT NULL,
+    failed_layer TEXT,
+    failure TEXT,
+    verdict TEXT NOT NULL,
+    raw BLOB NOT NULL  -- the classified record as JSON
+);
+CREATE INDEX IF NOT EXISTS imported_by_time ON imported (time);
 """
 
 INSERT_ROUND = "INSERT OR REPLACE INTO rounds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
@@ -99,6 +116,7 @@ ON CONFLICT (probe) DO UPDATE SET
     clock_synced = excluded.clock_synced, heartbeat_at = excluded.heartbeat_at
 WHERE probes.heartbeat_at IS NULL OR excluded.heartbeat_at >= probes.heartbeat_at
 """
+INSERT_IMPORTED = "INSERT OR REPLACE INTO imported VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
 UPSERT_EVENT = (
     'INSERT OR REPLACE INTO events (id, kind, state, start, "end", updated, raw)'
     " VALUES (?,?,?,?,?,?,?)"
@@ -144,6 +162,14 @@ class SqliteStore:
             (e.id, e.kind.value, e.state, e.start, e.end, e.updated, _encode(e)) for e in events
         ]
         await self._run(lambda db: db.executemany(UPSERT_EVENT, rows))
+
+    async def write_imported(self, rows: Sequence[tuple[object, ...]]) -> None:
+        """Rows of the `imported` table, in its column order; the same uid replaces its row."""
+        await self._run(lambda db: db.executemany(INSERT_IMPORTED, rows))
+
+    async def select(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one read query (collector/exports and the API build the SQL)."""
+        return await self._run(lambda db: db.execute(sql, params).fetchall())
 
     async def close(self) -> None:
         await asyncio.to_thread(self._close)
