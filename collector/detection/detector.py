@@ -60,6 +60,7 @@ class Detector:
         self.dirty_all_slow = False
         self.dirty_silence = False
         self.refine: set[int] = set()  # events whose late data changed
+        self.silence_left: list[int] = []  # silent probes no shutdown explains (yet)
         self._deadlines: list[tuple[float, int]] = []
         self._interval_n: dict[int, int] = {}
         for i, p in enumerate(self.state.probes):

@@ -5,6 +5,7 @@ access; country and region; country and ASN; country, region and access; country
 ASN and access; itself. Keys are interned to small ints.
 """
 
+import heapq
 from collections.abc import Callable, Iterable
 
 from balise.model.events import Scope
@@ -88,26 +89,38 @@ def cover(
 
     A key scores its affected probes minus `cost` times its unaffected ones, so a
     scope is chosen wide only when it is mostly affected; among equal scores the
-    key with more affected probes, then the wider level, wins.
+    key with more affected probes, then the wider level, wins. Scores only fall as
+    probes are taken, so a heap with lazy re-scoring finds each best key.
     """
-    remaining = set(affected)
+    hits: dict[int, set[int]] = {}
+    for p in affected:
+        for k in keys_of(p)[1:]:
+            found = hits.get(k)
+            if found is None:
+                hits[k] = {p}
+            else:
+                found.add(p)
+    pops = {k: population(k) for k in hits}
+
+    def rank(k: int) -> tuple[float, int, int, int]:
+        a = len(hits[k])
+        return (-(a - cost * max(0, pops[k] - a)), -a, level[k], k)
+
+    heap = [rank(k) for k in hits]
+    heapq.heapify(heap)
     groups: list[tuple[int, list[int]]] = []
-    while remaining:
-        hits: dict[int, list[int]] = {}
-        for p in remaining:
-            for k in keys_of(p)[1:]:
-                found = hits.get(k)
-                if found is None:
-                    hits[k] = [p]
-                else:
-                    found.append(p)
-
-        def rank(k: int) -> tuple[float, int, int, int]:
-            a = len(hits[k])
-            return (a - cost * max(0, population(k) - a), a, -level[k], -k)
-
-        best = max(hits, key=rank)
-        members = sorted(hits[best])
-        groups.append((best, members))
-        remaining.difference_update(members)
+    while heap:
+        top = heapq.heappop(heap)
+        k = top[3]
+        if not hits[k]:
+            continue
+        current = rank(k)
+        if current != top:
+            heapq.heappush(heap, current)
+            continue
+        members = sorted(hits[k])
+        groups.append((k, members))
+        for p in members:
+            for other in keys_of(p)[1:]:
+                hits[other].discard(p)
     return groups

@@ -28,7 +28,26 @@ def evaluate(d: "Detector", now: float) -> None:
     opens = [e for e in d.book.open.values() if e.family == "silence"]
     if not (d.dirty_silence or d.silent or d.refine or opens):
         return
-    d.dirty_silence = False
+    if d.dirty_silence:
+        d.dirty_silence = False
+        d.silence_left = _regroup(d, now)
+    offline = Silent(d, {}, EventKind.PROBE_OFFLINE, {})
+    for i in d.silence_left:
+        p = d.state.probes[i]
+        episode = p.episode()
+        if episode is not None and episode.event == 0 and _settled(d, i, now):
+            _offline(d, offline, i, now)
+            d.dirty_silence = True
+    _close_offline(d)
+    for serial in sorted(d.refine):
+        event = d.book.by_serial.get(serial)
+        if event is not None:
+            finish(d, event)
+    d.refine.clear()
+
+
+def _regroup(d: "Detector", now: float) -> list[int]:
+    """Group the silent probes into shutdowns; return the ones left alone."""
     probes = d.state.probes
     excluded: dict[int, int] = {}
     affected: list[int] = []
@@ -52,17 +71,7 @@ def evaluate(d: "Detector", now: float) -> None:
             event.note = "synchronized silence; method provisional until late data"
     for serial in before - set(d.book.open):
         d.refine.add(serial)
-    offline = Silent(d, {}, EventKind.PROBE_OFFLINE, excluded)
-    for _key, members in left:
-        for i in members:
-            if _settled(d, i, now):
-                _offline(d, offline, i, now)
-    _close_offline(d)
-    for serial in sorted(d.refine):
-        event = d.book.by_serial.get(serial)
-        if event is not None:
-            finish(d, event)
-    d.refine.clear()
+    return [i for _key, members in left for i in members]
 
 
 def _settled(d: "Detector", i: int, now: float) -> bool:

@@ -1,0 +1,1 @@
+"""Benchmarks: what the collector's parts cost at fleet scale."""
