@@ -32,6 +32,8 @@ def decode_toml(raw: bytes | str, kind: type[T], *, source: str) -> T:
         raise ConfigError(f"{source}: {_field_first(str(exc))}") from exc
     except msgspec.DecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not UTF-8 text (byte {exc.start})") from exc
 
 
 def _field_first(message: str) -> str:

@@ -9,6 +9,7 @@ from typing import Final, Literal, TypeVar
 
 import msgspec
 
+from balise.model.catalog import Catalog
 from balise.model.messages import WIRE_MAJOR, Ack, Envelope, Heartbeat, Round, Status
 
 PREFIX: Final = "balise/v1"
@@ -61,6 +62,7 @@ _status = msgspec.json.Decoder(Status)
 _heartbeat = msgspec.json.Decoder(Heartbeat)
 _ack = msgspec.json.Decoder(Ack)
 _envelope = msgspec.json.Decoder(Envelope)
+_catalog = msgspec.json.Decoder(Catalog)
 
 
 def encode(message: Round | Status | Heartbeat | Ack) -> bytes:
@@ -72,11 +74,11 @@ def _decode(decoder: msgspec.json.Decoder[T], payload: bytes) -> T:
         raise WireError("oversized", f"{len(payload)} bytes > {MAX_PAYLOAD}")
     try:
         return decoder.decode(payload)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec lets bad UTF-8 through
         # Tell a message of another major version apart from a broken one.
         try:
             version = _envelope.decode(payload).v
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):
             version = WIRE_MAJOR
         if version != WIRE_MAJOR:
             raise WireError("unknown_version", f"wire major version {version}") from exc
@@ -105,3 +107,13 @@ def decode_heartbeat(payload: bytes, probe_id: str) -> Heartbeat:
 
 def decode_ack(payload: bytes, probe_id: str) -> Ack:
     return _checked(_decode(_ack, payload), probe_id)
+
+
+def decode_catalog(payload: bytes) -> Catalog:
+    """The fleet's catalog, as the collector publishes it (JSON)."""
+    if len(payload) > MAX_PAYLOAD:
+        raise WireError("oversized", f"{len(payload)} bytes > {MAX_PAYLOAD}")
+    try:
+        return _catalog.decode(payload)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise WireError("malformed", str(exc)) from exc

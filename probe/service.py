@@ -11,7 +11,7 @@ from typing import Self
 
 import msgspec
 
-from balise import __version__
+from balise import __version__, wire
 from balise.config import load_toml
 from balise.model.catalog import BUILTIN_CATALOG, Catalog
 from balise.model.messages import ProbeMeta, Round
@@ -48,8 +48,8 @@ def initial_catalog(settings: ProbeSettings) -> Catalog:
     cached = settings.state_path / FLEET_CATALOG
     if cached.exists():
         try:
-            return msgspec.json.decode(cached.read_bytes(), type=Catalog)
-        except msgspec.DecodeError as exc:
+            return wire.decode_catalog(cached.read_bytes())
+        except wire.WireError as exc:
             log.warning("ignoring the cached fleet catalog %s: %s", cached, exc)
     return load_toml(Path(settings.catalog) if settings.catalog else BUILTIN_CATALOG, Catalog)
 

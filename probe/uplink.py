@@ -59,7 +59,6 @@ class Uplink:
         self.ack_received = asyncio.Event()  # set on every acknowledgement; clear to wait again
         self._client: aiomqtt.Client | None = None
         self._task: asyncio.Task[None] | None = None
-        self._catalog_decoder = msgspec.json.Decoder(Catalog)
         self._round_decoder = msgspec.json.Decoder(Round)
         self.connected = False
         self.rounds_published = 0  # each round counted once, however often it is resent
@@ -134,8 +133,8 @@ class Uplink:
             payload = message.payload
             if message.topic.matches(wire.CATALOG_TOPIC):
                 try:
-                    catalog = self._catalog_decoder.decode(payload)
-                except msgspec.DecodeError as exc:
+                    catalog = wire.decode_catalog(payload)
+                except wire.WireError as exc:
                     log.warning("ignoring a catalog that does not decode: %s", exc)
                     continue
                 self._on_catalog(catalog)
