@@ -174,18 +174,24 @@ class Plan:
         for child in self.children(ns):
             assert child.uplink is not None
             via = child.uplink.child_address
-            routes.extend(Route(prefix, via) for prefix in self._subtree_prefixes(child))
+            routes.extend(Route(str(prefix), via) for prefix in self._subtree_prefixes(child))
         return tuple(routes)
 
-    def _subtree_prefixes(self, top: Node) -> list[str]:
-        prefixes: list[str] = []
+    def domestic_prefixes(self, country: str) -> tuple[IPv4Network, ...]:
+        """The country's address space: its national site, its operators and subscribers."""
+        exchange = self.node(self.exchange(country))
+        return (IPv4Network(f"{DOMESTIC_SITE}/32"), *self._subtree_prefixes(exchange))
+
+    def _subtree_prefixes(self, top: Node) -> list[IPv4Network]:
+        """What lies below `top`, the link to `top` itself aside; anycast addresses aside."""
+        prefixes: list[IPv4Network] = []
         pending = [top]
         while pending:
             node = pending.pop()
-            prefixes.extend(f"{a}/32" for a in node.local if a != DOMESTIC_SITE)
+            prefixes.extend(IPv4Network(f"{a}/32") for a in node.local if a != DOMESTIC_SITE)
             for child in self.children(node.ns):
                 assert child.uplink is not None
-                prefixes.append(str(child.uplink.network))
+                prefixes.append(child.uplink.network)
                 pending.append(child)
         return prefixes
 

@@ -104,16 +104,32 @@ class Lab:
             addresses=(str(platform.address),),
             pem=str(self.pki.sites[platform.id]),
         )
-        return self._site(f"platform:{platform.id}", self.plan.core, settings)
+        return self._site(_platform(platform.id), self.plan.core, settings)
 
     def probe_spec(self, probe_id: str, clock_offset_s: float = 0.0) -> Spec:
         if self.probe_launcher is None:
             raise RuntimeError("this lab was made without a probe launcher")
         return Spec(
-            f"probe:{probe_id}",
+            _probe(probe_id),
             self.plan.probe(probe_id),
             tuple(self.probe_launcher(probe_id, clock_offset_s)),
         )
+
+    async def start_probe(self, probe_id: str, clock_offset_s: float = 0.0) -> None:
+        await self.processes.start(self.probe_spec(probe_id, clock_offset_s))
+
+    async def stop_probe(self, probe_id: str) -> None:
+        await self.processes.stop(_probe(probe_id))
+
+    async def kill_probe(self, probe_id: str) -> None:
+        """The power cut: SIGKILL, no goodbye."""
+        await self.processes.kill(_probe(probe_id))
+
+    async def start_platform(self, platform_id: str) -> None:
+        await self.processes.start(self.platform_spec(platform_id))
+
+    async def kill_platform(self, platform_id: str) -> None:
+        await self.processes.kill(_platform(platform_id))
 
     # -- the servers
 
@@ -183,3 +199,11 @@ class Lab:
 
 def _file_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", name)
+
+
+def _probe(probe_id: str) -> str:
+    return f"probe:{probe_id}"
+
+
+def _platform(platform_id: str) -> str:
+    return f"platform:{platform_id}"
