@@ -4,6 +4,7 @@ Exit status (scenario-format.md): 0 when every expected event matched with no fa
 event, 1 otherwise, 2 for an invalid file or an environment that cannot run the mode.
 """
 
+import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -31,10 +32,13 @@ def run_lab(
     influx_url: str | None = None,
     influx_db: str = "balise",
 ) -> int:
+    if mode not in MODES:
+        print(
+            f"balise lab: unknown mode {mode!r}: choose one of {', '.join(MODES)}", file=sys.stderr
+        )
+        return 2
     try:
         loaded = _load_all(files)
-        if mode not in MODES:
-            raise LabEnvironmentError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
         runs = _run(mode, loaded, influx_url=influx_url, influx_db=influx_db)
     except ScenarioError as exc:
         print(f"balise lab: {exc}", file=sys.stderr)
@@ -62,7 +66,9 @@ def _load_all(files: Sequence[Path]) -> list[Scenario]:
     seen: dict[str, Path] = {}
     for path, s in zip(files, loaded, strict=True):
         if s.name in seen:
-            raise ScenarioError(f"{path}: field name: {s.name!r} is also the name of {seen[s.name]}")
+            raise ScenarioError(
+                f"{path}: field name: {s.name!r} is also the name of {seen[s.name]}"
+            )
         seen[s.name] = path
     return loaded
 
@@ -78,7 +84,11 @@ def _run(
     if os.geteuid() != 0:
         raise LabEnvironmentError("netns mode needs root (network namespaces, nftables)")
     try:
-        from balise.lab.netns.runner import run_netns  # noqa: PLC0415 - root-only, optional
+        # Imported by name: the netns lab is optional and needs root.
+        netns = importlib.import_module("balise.lab.netns.runner")
     except ImportError as exc:
         raise LabEnvironmentError(f"netns mode is not available here: {exc}") from exc
-    return list(run_netns(loaded, influx_url=influx_url, influx_db=influx_db))
+    runs: list[tuple[Sequence[Event], float]] = list(
+        netns.run_netns(loaded, influx_url=influx_url, influx_db=influx_db)
+    )
+    return runs

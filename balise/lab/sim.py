@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from balise import wire
 from balise.lab.scenario import (
@@ -41,7 +42,9 @@ from collector.settings import InfluxV1StoreSettings
 from collector.stores.batching import BatchWriter
 from collector.stores.influx_v1 import InfluxV1Store
 from collector.stores.sqlite import SqliteStore
-from collector.stores.store import Store
+
+if TYPE_CHECKING:
+    from collector.stores.store import Store
 
 T0 = 1_750_000_000.0  # the virtual unix time a scenario starts at
 KEEPALIVE_S = 30.0  # the probes' MQTT keep-alive: a cut probe's Last Will comes 1.5x later
@@ -49,6 +52,7 @@ HEARTBEAT_S = 30.0
 CONTROL_NETWORK = Network(name="control", asn=65534, country="ZZ", region="", access=Access.FIXED)
 CONTROL_ID = "control-vp"
 VERSION = "sim"
+FLUSH_EVERY = 500  # buffered messages handed to the store at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,9 +166,12 @@ def _probe_messages(  # noqa: C901, PLR0912, PLR0915 - one probe's life, step by
         control=probe.control,
     )
 
-    def status(state: str, at: float, *, will: bool = False) -> Delivery:
+    def status(state: Literal["online", "offline"], at: float, *, will: bool = False) -> Delivery:
         message = Status(
-            probe=probe.id, state=state, at=None if will else T0 + at, version=VERSION  # type: ignore[arg-type]
+            probe=probe.id,
+            state=state,
+            at=None if will else T0 + at,
+            version=VERSION,
         )
         return Delivery(at, next(order), wire.topic(probe.id, "status"), wire.encode(message))
 
@@ -191,10 +198,12 @@ def _probe_messages(  # noqa: C901, PLR0912, PLR0915 - one probe's life, step by
     beat = rng.uniform(0, HEARTBEAT_S)
     while beat < scenario.duration_s:
         if connected(beat):
-            message = Heartbeat(probe=probe.id, at=T0 + beat, last_seq=probe.seq)
-            yield Delivery(beat, next(order), wire.topic(probe.id, "heartbeat"), wire.encode(message))
+            heartbeat = Heartbeat(probe=probe.id, at=T0 + beat, last_seq=probe.seq)
+            yield Delivery(
+                beat, next(order), wire.topic(probe.id, "heartbeat"), wire.encode(heartbeat)
+            )
         beat += HEARTBEAT_S
-    boots = {start: end for start, end in downs}
+    reboots = [end for _, end in downs]
     k = 0
     while True:
         started = probe.phase + k * r + rng.uniform(-0.02, 0.02) * r
@@ -203,15 +212,18 @@ def _probe_messages(  # noqa: C901, PLR0912, PLR0915 - one probe's life, step by
             break
         if started < 0 or _inside(downs, started):
             continue
-        for down_start, down_end in boots.items():
-            if down_end <= started and boot_at < down_end:
-                boot, boot_at = uuid.UUID(int=rng.getrandbits(128)).hex, down_end - 20.0
-            del down_start
+        while reboots and reboots[0] <= started:  # powered on again: a new boot
+            boot, boot_at = uuid.UUID(int=rng.getrandbits(128)).hex, reboots.pop(0) - 20.0
         in_force = tuple(
-            a for a in scenario.action if _active(scenario, a, started) and _applies(scenario, a, probe)
+            a
+            for a in scenario.action
+            if _active(scenario, a, started) and _applies(scenario, a, probe)
         )
         down = frozenset(
-            p for a in in_force if isinstance(a, PlatformDown) for p in (a.platforms or PLATFORM_IDS)
+            p
+            for a in in_force
+            if isinstance(a, PlatformDown)
+            for p in (a.platforms or PLATFORM_IDS)
         )
         c = conditions(in_force, down)
         results = [measure(platform, c, rng, probe.base_kbps[platform.id]) for platform in catalog]
@@ -226,9 +238,9 @@ def _probe_messages(  # noqa: C901, PLR0912, PLR0915 - one probe's life, step by
         arrival = finished + 0.05
         if cut is not None:
             arrival = reconnect[cut[1]] + 0.1 + 0.01 * probe.seq
-        elif late:
-            arrival = max(end for _, end in cuts if end <= finished)
-            arrival = reconnect[arrival] + 0.1 + 0.01 * probe.seq
+        elif late:  # finished while reconnecting after a cut
+            ended = max(end for _, end in cuts if end <= finished)
+            arrival = reconnect[ended] + 0.1 + 0.01 * probe.seq
         message = Round(
             probe=probe.id,
             seq=probe.seq,
@@ -279,7 +291,7 @@ async def run_scenario(
                         now += tick
                         detector.evaluate(T0 + now)
                     ingest.handle(delivery.topic, delivery.payload, T0 + delivery.at)
-                    if writer.pending >= 500:
+                    if writer.pending >= FLUSH_EVERY:
                         await writer.flush()
                 while now + tick <= scenario.duration_s:
                     now += tick
@@ -293,5 +305,7 @@ async def run_scenario(
     return SimResult(events=events, t0=T0, counters=counters, messages=len(messages))
 
 
-def run(scenario: Scenario, *, influx_url: str | None = None, influx_db: str = "balise") -> SimResult:
+def run(
+    scenario: Scenario, *, influx_url: str | None = None, influx_db: str = "balise"
+) -> SimResult:
     return asyncio.run(run_scenario(scenario, influx_url=influx_url, influx_db=influx_db))

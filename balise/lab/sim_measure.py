@@ -36,6 +36,9 @@ DECOY_SNI = "example.org"
 TIMEOUT_S = 3.0  # how long a dropped step waits before giving up
 
 
+Service = BlockDns | BlockIp | BlockSni | BlockpageHttp | Throttle
+
+
 @dataclass(frozen=True, slots=True)
 class Platform:
     id: str
@@ -49,7 +52,7 @@ class Conditions:
 
     shutdown: str | None = None  # "full" | "international"
     loss: float = 0.0  # probability that one measurement fails
-    actions: tuple[Action, ...] = ()  # service actions on this probe's network
+    actions: tuple[Service, ...] = ()  # service actions on this probe's network
     down: frozenset[str] = frozenset()  # platforms in a global outage
 
 
@@ -65,7 +68,9 @@ def measure(
 ) -> tuple[TargetResult, bool]:
     """One target's chain; True when a step had to wait for a timeout."""
     if c.shutdown is not None:
-        failure = failures.GENERIC_TIMEOUT if c.shutdown == "full" else failures.DNS_SERVER_FAILURE
+        failure: Failure = (
+            failures.GENERIC_TIMEOUT if c.shutdown == "full" else failures.DNS_SERVER_FAILURE
+        )
         return _dns_failed(platform, failure, rng), True
     if platform.id in c.down:
         return _tcp_failed(platform, failures.GENERIC_TIMEOUT), True
@@ -80,7 +85,9 @@ def measure(
         return lost, True
     rate = base_kbps * rng.lognormvariate(0, 0.12)
     for action in c.actions:
-        if isinstance(action, Throttle) and (not action.platforms or platform.id in action.platforms):
+        if isinstance(action, Throttle) and (
+            not action.platforms or platform.id in action.platforms
+        ):
             rate = min(rate, action.rate_kbps * rng.uniform(0.85, 1.0))
     return _ok(platform, rate), False
 
@@ -126,7 +133,13 @@ def _waits(result: TargetResult) -> bool:
 
 def _system_dns(domain: str, answers: tuple[str, ...], **kw: object) -> DnsResult:
     return DnsResult(
-        t0=0.0, t=0.02, domain=domain, qtype="A", resolver="system", answers=answers, **kw  # type: ignore[arg-type]
+        t0=0.0,
+        t=0.02,
+        domain=domain,
+        qtype="A",
+        resolver="system",
+        answers=answers,
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -145,14 +158,26 @@ def _doh(p: Platform) -> DnsResult:
 def _tls(p: Platform, address: str, failure: Failure | None = None) -> TlsResult:
     if failure is None:
         return TlsResult(
-            t0=0.1, t=0.2, address=address, port=443, sni=p.domain, version="TLSv1.3", cert_valid=True
+            t0=0.1,
+            t=0.2,
+            address=address,
+            port=443,
+            sni=p.domain,
+            version="TLSv1.3",
+            cert_valid=True,
         )
     decoy = TlsResult(
         t0=0.3, t=0.4, address=address, port=443, sni=DECOY_SNI, version="TLSv1.3", cert_valid=False
     )
     waited = TIMEOUT_S if failure == failures.GENERIC_TIMEOUT else 0.05
     return TlsResult(
-        t0=0.1, t=0.1 + waited, failure=failure, address=address, port=443, sni=p.domain, decoy=decoy
+        t0=0.1,
+        t=0.1 + waited,
+        failure=failure,
+        address=address,
+        port=443,
+        sni=p.domain,
+        decoy=decoy,
     )
 
 
@@ -197,7 +222,7 @@ def _tcp_failed(p: Platform, failure: Failure) -> TargetResult:
     )
 
 
-def _blocked(p: Platform, action: Action) -> TargetResult | None:  # noqa: PLR0911 - one per mode
+def _blocked(p: Platform, action: Service) -> TargetResult | None:  # noqa: PLR0911 - one per mode
     if isinstance(action, BlockDns):
         if action.mode == "nxdomain":
             return TargetResult(
@@ -233,7 +258,9 @@ def _blocked(p: Platform, action: Action) -> TargetResult | None:  # noqa: PLR09
             p, failures.GENERIC_TIMEOUT if action.mode == "drop" else failures.CONNECTION_REFUSED
         )
     if isinstance(action, BlockSni):
-        failure = failures.CONNECTION_RESET if action.mode == "reset" else failures.GENERIC_TIMEOUT
+        failure: Failure = (
+            failures.CONNECTION_RESET if action.mode == "reset" else failures.GENERIC_TIMEOUT
+        )
         return TargetResult(
             target=p.id,
             failed_layer=Layer.TLS,
@@ -251,7 +278,9 @@ def _blocked(p: Platform, action: Action) -> TargetResult | None:  # noqa: PLR09
             tcp=(TcpResult(t0=0.06, t=0.09, address=p.address, port=443),),
             tls=(_tls(p, p.address),),
             http=(
-                HttpResult(t0=0.2, t=0.4, url=f"https://{p.domain}/", status=200, body_length=48213),
+                HttpResult(
+                    t0=0.2, t=0.4, url=f"https://{p.domain}/", status=200, body_length=48213
+                ),
                 _blockpage(p),
             ),
         )
@@ -291,7 +320,7 @@ def conditions(actions: tuple[Action, ...], down: frozenset[str]) -> Conditions:
     """Fold the actions in force on one probe's network into its conditions."""
     shutdown: str | None = None
     loss = 0.0
-    services: list[Action] = []
+    services: list[Service] = []
     for action in actions:
         if isinstance(action, Shutdown):
             shutdown = "full" if action.mode == "full" or shutdown == "full" else "international"

@@ -51,7 +51,9 @@ def enough(fam: Family, members: list[int], probes: list[ProbeState], s: Detecti
 
 
 class Book:
-    def __init__(self, state: DetectorState, scopes: ScopeIndex, settings: DetectionSettings):
+    def __init__(
+        self, state: DetectorState, scopes: ScopeIndex, settings: DetectionSettings
+    ) -> None:
         self._state = state
         self._scopes = scopes
         self._settings = settings

@@ -32,8 +32,8 @@ MAX_BOOTS = 4  # boot offsets remembered per probe
 MAX_EPISODES = 16  # silences remembered per probe
 MAX_MARKS = 512  # late rounds remembered per silence
 INTERVAL_ALPHA = 0.2
-LEARN_FIRST = 3
-NOISE_ALPHA = 0.05  # weight of one round in a probe's noise average  # the first interval samples replace the guess outright
+LEARN_FIRST = 3  # the first interval samples replace the guess outright
+NOISE_ALPHA = 0.05  # weight of one round in a probe's noise average
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(DetectorState).decode
@@ -293,7 +293,6 @@ class Detector:
             return
 
     def _apply_targets(self, i: int, p: ProbeState, round_: Round, placed: float) -> None:
-        settings = self.settings
         control = p.control
         measured = slow_now = fresh_failures = 0
         for result in round_.targets:
@@ -321,34 +320,38 @@ class Detector:
             if tp is None or tp.failure is not None or not tp.kbps or tp.kbps <= 0:
                 continue
             measured += 1
-            level = math.log(tp.kbps)
-            if ts.base_n >= settings.baseline_samples and level < ts.base + math.log(
-                settings.throttle_ratio
-            ):
-                slow_now += 1
-                ts.slow += 1
-                ts.last_slow = placed
-                if ts.slow == 1:
-                    ts.first_slow = placed
-                    if not control:
-                        self.slow.setdefault(t, {})[i] = None
-                self.dirty_slow.add(t)
-                continue
-            if ts.slow:
-                ts.slow_recovered = (ts.last_slow + placed) / 2
-                ts.slow = ts.slow_claim = 0
-                self.slow.get(t, {}).pop(i, None)
-                self.dirty_slow.add(t)
-            ts.base = (
-                level if ts.base_n == 0 else ts.base + settings.baseline_alpha * (level - ts.base)
-            )
-            ts.base_n += 1
-            ts.last_fast = placed
+            slow_now += self._throughput(i, t, ts, math.log(tp.kbps), placed, control=control)
         self._all_traffic(i, p, measured, slow_now, placed)
         if round_.targets:
             p.noise_n += 1
             alpha = max(NOISE_ALPHA, 1 / p.noise_n)
             p.noise += alpha * (fresh_failures / len(round_.targets) - p.noise)
+
+    def _throughput(
+        self, i: int, t: int, ts: TargetState, level: float, placed: float, *, control: bool
+    ) -> bool:
+        """One throughput sample against the probe's own baseline; True when slow."""
+        settings = self.settings
+        if ts.base_n >= settings.baseline_samples and level < ts.base + math.log(
+            settings.throttle_ratio
+        ):
+            ts.slow += 1
+            ts.last_slow = placed
+            if ts.slow == 1:
+                ts.first_slow = placed
+                if not control:
+                    self.slow.setdefault(t, {})[i] = None
+            self.dirty_slow.add(t)
+            return True  # a slow sample never moves the baseline: throttling is not learnt
+        if ts.slow:
+            ts.slow_recovered = (ts.last_slow + placed) / 2
+            ts.slow = ts.slow_claim = 0
+            self.slow.get(t, {}).pop(i, None)
+            self.dirty_slow.add(t)
+        ts.base = level if ts.base_n == 0 else ts.base + settings.baseline_alpha * (level - ts.base)
+        ts.base_n += 1
+        ts.last_fast = placed
+        return False
 
     def _failed(
         self, i: int, t: int, ts: TargetState, method: int, placed: float, *, control: bool

@@ -1,5 +1,6 @@
 """Service blocks and platform outages: probes failing a target, told apart by the controls."""
 
+import functools
 import statistics
 from typing import TYPE_CHECKING
 
@@ -60,17 +61,21 @@ def _target(d: "Detector", now: float, t: int, per_key: dict[int, int]) -> bool:
         if not members and not opens:
             continue
         groups = cover(members, d.keys_of, fam.population, d.scopes.level, d.settings.wider_cost)
-        allowed = verdict is False
         d.book.reconcile(
             fam,
             groups,
             now,
-            can_open=lambda _k, ms, fam=fam: allowed and enough(fam, ms, probes, d.settings),  # type: ignore[misc]
+            can_open=functools.partial(_can_block, d, fam, allowed=verdict is False),
             platform=platform,
         )
         for event in d.book.open_of(fam):
             event.method_name = METHODS[method]
     return verdict is None and bool(unclaimed)
+
+
+def _can_block(d: "Detector", fam: Failing, key: int, members: list[int], *, allowed: bool) -> bool:
+    del key
+    return allowed and enough(fam, members, d.state.probes, d.settings)
 
 
 def _fresh(d: "Detector", t: int, since: float) -> list[int]:

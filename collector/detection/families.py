@@ -56,11 +56,7 @@ class Failing(_Base):
 
     def affected_now(self, probe: int) -> bool:
         ts = self._ts(probe)
-        return (
-            ts.fails > 0
-            and (self.method == 0 or ts.method == self.method)
-            and not self._probes[probe].silent
-        )
+        return ts.fails > 0 and self.method in (0, ts.method) and not self._probes[probe].silent
 
     def claim_of(self, probe: int) -> int:
         return self._ts(probe).claim
@@ -190,10 +186,13 @@ class Silent(_Base):
         return episode.since if episode else NEVER
 
     def end_of(self, probe: int) -> float | None:
+        del probe
         return None  # silences end through `silence.finish`, from late data
 
     def evidence_of(self, probe: int) -> int:
+        del probe
         return 1
 
     def seq_of(self, probe: int) -> int:
+        del probe
         return 0

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collector.detection.detector import Detector
 
 COUNTRY, ASN, PROBE = 1, 4, 7  # positions in ProbeState.keys (scopes.probe_keys)
+SYNCHRONIZED = 2  # probes silent together: a disconnection of their network
 SHUTDOWN = EventKind.NETWORK_SHUTDOWN.value
 OFFLINE = EventKind.PROBE_OFFLINE.value
 
@@ -63,7 +64,7 @@ def _regroup(d: "Detector", now: float) -> list[int]:
     groups = cover(affected, d.keys_of, fam.population, d.scopes.level, d.settings.wider_cost)
     before = {e.serial for e in d.book.open_of(fam)}
     left = d.book.reconcile(
-        fam, groups, now, can_open=lambda _k, members: len(members) >= 2, platform=None
+        fam, groups, now, can_open=lambda _k, members: len(members) >= SYNCHRONIZED, platform=None
     )
     for event in d.book.open_of(fam):
         if event.serial not in before:

@@ -11,7 +11,7 @@ TARGETS = ("tiktok", "facebook", "whatsapp", "youtube")
 
 
 def anchors(cut: str | None = None) -> tuple[AnchorResult, ...]:
-    def anchor(role: str, ok: bool) -> AnchorResult:
+    def anchor(role: str, *, ok: bool) -> AnchorResult:
         return AnchorResult(
             t0=0,
             t=0.1,
@@ -41,7 +41,7 @@ class Probe:
     boot: str = "boot-1"
     kbps: dict[str, float] = field(default_factory=dict)
 
-    def round(  # noqa: PLR0913 - a test builder
+    def round(
         self,
         at: float,
         *,

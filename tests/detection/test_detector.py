@@ -50,7 +50,10 @@ def test_a_block_on_one_operator_is_scoped_to_it():
     (event,) = d.events()
     assert event.kind == EventKind.SERVICE_BLOCK
     assert (event.platform, event.method, event.state) == ("tiktok", "tls", "open")
-    assert event.scope in (Scope(country="NC", asn=64501), Scope(country="NC", access=Access.MOBILE))
+    assert event.scope in (
+        Scope(country="NC", asn=64501),
+        Scope(country="NC", access=Access.MOBILE),
+    )
     assert abs(event.start - (T0 + 60)) <= R
     assert event.first_emitted - (T0 + 60) <= 2 * R + 5
     assert event.affected == 3

@@ -66,17 +66,32 @@ until_s = 50
     [
         ('colour = "red"\n', "colour"),
         ('[[action]]\nkind = "explode"\nat_s = 1\n', "action"),
-        ('[[action]]\nkind = "block_ip"\nmode = "drop"\nplatforms = ["myspace"]\nat_s = 1\n', "action[0].platforms"),
+        (
+            '[[action]]\nkind = "block_ip"\nmode = "drop"\nplatforms = ["myspace"]\nat_s = 1\n',
+            "action[0].platforms",
+        ),
         ('[[action]]\nkind = "loss"\npercent = 5\nat_s = 150\n', "action[0].at_s"),
         ('[[action]]\nkind = "loss"\npercent = 5\nat_s = 10\nuntil_s = 5\n', "action[0].until_s"),
-        ('[[action]]\nkind = "loss"\npercent = 5\nat_s = 1\nnetworks = ["nope"]\n', "action[0].networks"),
+        (
+            '[[action]]\nkind = "loss"\npercent = 5\nat_s = 1\nnetworks = ["nope"]\n',
+            "action[0].networks",
+        ),
         ('[[action]]\nkind = "probe_down"\nprobes = ["p9"]\nat_s = 1\n', "action[0].probes"),
         ('[[probe]]\nid = "p1"\nnetwork = "net"\n', "probe.id"),
         ('[[probe]]\nid = "p2"\nnetwork = "elsewhere"\n', "probe[1].network"),
-        ('[[expect]]\nkind = "service_block"\nmethod = "carrier_pigeon"\nstart_s = 1\n', "expect[0].method"),
+        (
+            '[[expect]]\nkind = "service_block"\nmethod = "carrier_pigeon"\nstart_s = 1\n',
+            "expect[0].method",
+        ),
         ('[[expect]]\nkind = "probe_offline"\nstart_s = 101\n', "expect[0].start_s"),
-        ('[[expect]]\nkind = "probe_offline"\nstart_s = 1\nscope = { probe = "p7" }\n', "expect[0].scope.probe"),
-        ('[[expect]]\nkind = "probe_offline"\nstart_s = 1\nscope = { planet = "mars" }\n', "expect[0].scope"),
+        (
+            '[[expect]]\nkind = "probe_offline"\nstart_s = 1\nscope = { probe = "p7" }\n',
+            "expect[0].scope.probe",
+        ),
+        (
+            '[[expect]]\nkind = "probe_offline"\nstart_s = 1\nscope = { planet = "mars" }\n',
+            "expect[0].scope",
+        ),
     ],
 )
 def test_mistakes_name_the_file_and_the_key(extra, key):

@@ -90,10 +90,10 @@ def test_the_sim_goes_through_ingest_and_the_store():
 def test_a_wrong_expectation_fails_the_scorecard(tmp_path, capsys):
     text = (SUITE[0].parent / "quiet-baseline.toml").read_text()
     wrong = tmp_path / "wrong.toml"
-    wrong.write_text(
-        text
-        + '\n[[expect]]\nkind = "service_block"\nplatform = "tiktok"\nmethod = "dns"\nstart_s = 60\n'
+    expect = (
+        '[[expect]]\nkind = "service_block"\nplatform = "tiktok"\nmethod = "dns"\nstart_s = 60\n'
     )
+    wrong.write_text(f"{text}\n{expect}")
     assert run_lab("sim", [wrong], None) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("FAIL quiet-baseline: 0/1 matched")
