@@ -25,6 +25,7 @@ from balise.model.events import Event
 from balise.mqtt import reconnecting
 from collector import api, status_page
 from collector.acks import Acknowledger
+from collector.clocks import BootClocks
 from collector.counters import Counters
 from collector.fleet import Keyring
 from collector.http import make_app, serve
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 
 CHANNELS: tuple[wire.Channel, ...] = ("round", "status", "heartbeat")
 DETECTOR_STATE = "detector.state"
+CLOCKS_FILE = "clocks.sqlite3"
+SPILL_FILE = "spill.sqlite3"
 FLEET_RELOAD_S = 2.0
 
 
@@ -74,7 +77,10 @@ class Collector:
             backoff_cap_s=batch.backoff_cap_s,
             stop_timeout_s=batch.stop_timeout_s,
             on_done=self.acks.done,
+            spill_path=Path(settings.state_dir) / SPILL_FILE,
+            spill_max_bytes=int(batch.spill_max_mb * 1024 * 1024),
         )
+        self.clocks = BootClocks(Path(settings.state_dir) / CLOCKS_FILE)
         self.latest = LatestView()
         fleet = settings.fleet
         self.keyring = Keyring(Path(fleet.registry)) if fleet is not None else None
@@ -84,6 +90,7 @@ class Collector:
             counters=self.counters,
             keyring=self.keyring,
             seq_window=fleet.seq_window if fleet is not None else 1_000_000,
+            clocks=self.clocks,
         )
         outputs = settings.outputs
         self._mqtt_events = MqttEventPublisher(self.counters, capacity=outputs.queue)
@@ -111,13 +118,16 @@ class Collector:
 
     async def __aenter__(self) -> Self:
         async with contextlib.AsyncExitStack() as stack:
+            stack.callback(self.clocks.close)
             stack.push_async_callback(self.store.close)
             await stack.enter_async_context(self._writer)
             await stack.enter_async_context(self._store_events)
             await stack.enter_async_context(self._webhooks)
             host, port = self.settings.http.address()
             app = make_app(self.counters)
-            api.add_routes(app, self.latest, self._detector)
+            api.add_routes(
+                app, self.latest, self._detector, store=self.store, catalog=self._catalog
+            )
             status_page.add_routes(app)
             self.http_port = await stack.enter_async_context(serve(app, host, port))
             tasks = [asyncio.create_task(self._mqtt(), name="collector.mqtt")]

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from balise.model.events import Event, EventKind
-from collector.exports.rows import lane_of
+from collector.exports.rows import METHOD_TEXT, lane_of
 
 # Okabe-Ito colours: told apart with the common colour-vision deficiencies. The status
 # page (collector/static/status.html) uses the same colours for the same kinds.
@@ -58,10 +58,7 @@ def draw(
     hi = until if until is not None else max(ends, default=lo + 3600.0)
     if hi <= lo:
         hi = lo + 3600.0
-    lanes: list[str] = []
-    for event in sorted(events, key=lambda e: (e.start, e.id)):
-        if (lane := lane_of(event)) not in lanes:
-            lanes.append(lane)
+    lanes = sorted({lane_of(e) for e in events})  # by scope first: a country's rows together
     height = 2.2 + 0.42 * max(len(lanes), 1)
     fig = Figure(figsize=(11.0, height), layout="constrained")
     ax = fig.subplots()
@@ -119,9 +116,11 @@ def _bars(
             edgecolor="black" if ongoing else "white",
             linestyle="--" if ongoing else "-",
             hatch=hatch or None,
-            linewidth=0.8,
+            hatchcolor="white",
+            linewidth=1.0 if ongoing else 0.8,
         )
-        label = (event.method or "") + (" → ongoing" if ongoing else "")
+        method = METHOD_TEXT.get(event.method or "", event.method or "")
+        label = method + (" → ongoing" if ongoing else "")
         if label and (x1 - x0) > span * LABEL_MIN_SHARE:
             ax.text(
                 (x0 + x1) / 2,

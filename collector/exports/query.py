@@ -77,7 +77,7 @@ def parse_query(params: Mapping[str, str]) -> Query:
 
 def _country(key: str, text: str) -> str:
     country = text.strip().upper()
-    if not COUNTRY.match(country):
+    if not COUNTRY.fullmatch(country):
         raise QueryError(key, f"{text!r} is not an ISO 3166-1 alpha-2 code")
     return country
 
@@ -89,14 +89,14 @@ def _region(key: str, text: str) -> str:
 
 
 def _asn(key: str, text: str) -> int:
-    match = ASN.match(text.strip())
+    match = ASN.fullmatch(text.strip())
     if not match or int(match.group(1)) >= 2**32:
         raise QueryError(key, f"{text!r} is not an AS number (e.g. 44244 or AS44244)")
     return int(match.group(1))
 
 
 def _name(key: str, text: str) -> str:
-    if not NAME.match(text):
+    if not NAME.fullmatch(text):
         raise QueryError(key, f"{text!r} is not an id (lower-case letters, digits, -_.)")
     return text
 

@@ -16,6 +16,15 @@ from collector.stores.summary import chain_ok, first_ms, http_status
 
 Row = dict[str, Any]
 
+METHOD_TEXT = {
+    "full": "all traffic cut",
+    "international": "international traffic cut",
+    "dns": "DNS tampering",
+    "tcp_ip": "IP blocking",
+    "tls": "TLS/SNI filtering",
+    "http": "HTTP block page or injection",
+}
+
 EVENT_COLUMNS = (
     "id",
     "kind",

@@ -9,7 +9,7 @@ not exported in this shape.
 from collections.abc import Iterable
 
 from balise.model.events import Event, EventKind
-from collector.exports.rows import Row, utc
+from collector.exports.rows import METHOD_TEXT, Row, utc
 
 PLATFORM_COLUMNS = ("facebook", "twitter", "whatsapp", "instagram", "telegram")
 
@@ -45,15 +45,6 @@ SHUTDOWN_TYPE = {
     EventKind.NETWORK_SHUTDOWN: "Full network",
     EventKind.SERVICE_BLOCK: "Service-based",
     EventKind.THROTTLING: "Throttling",
-}
-
-METHOD_TEXT = {
-    "full": "all traffic cut",
-    "international": "international traffic cut",
-    "dns": "DNS tampering",
-    "tcp_ip": "IP blocking",
-    "tls": "TLS/SNI filtering",
-    "http": "HTTP block page or injection",
 }
 
 AFFECTED_NETWORK = {"mobile": "Mobile", "fixed": "Broadband", None: "Mobile and broadband"}
