@@ -95,7 +95,7 @@ def _dns(q: ooni.DnsQuery) -> DnsResult | None:
         qtype=qtype,
         resolver=resolver,
         answers=answers,
-        bogon=any(_bogon(a) for a in answers),
+        bogon=q.x_bogon if q.x_bogon is not None else any(_bogon(a) for a in answers),
     )
 
 
@@ -214,7 +214,7 @@ def _judge(
 ) -> tuple[Layer | None, Failure | None]:
     """The first failing layer; `raw` collects OONI's own failure string per layer."""
     system = [d for d in result.dns if d.resolver == "system"]
-    usable = [a for d in system for a in d.answers if not _bogon(a)]
+    usable = [a for d in system for a in d.answers if not (d.bogon and _bogon(a))]
     if system and not usable:
         errors = (d.failure for d in system if d.failure not in {None, failures.DNS_NO_ANSWER})
         failure = next(errors, None)

@@ -121,6 +121,7 @@ def query(d: DnsResult) -> Json:
         "t0": d.t0,
         "t": d.t,
         "x_rcode": d.rcode,
+        "x_bogon": d.bogon,  # the probe's verdict, which knows its lab's exempt ranges
     }
 
 

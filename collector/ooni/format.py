@@ -28,6 +28,7 @@ class DnsQuery(msgspec.Struct, frozen=True, kw_only=True):
     resolver_address: str | None = None
     t0: float | None = None
     t: float | None = None
+    x_bogon: bool | None = None  # Balise's own exports say whether an answer was a bogon
 
 
 class TcpStatus(msgspec.Struct, frozen=True, kw_only=True):
