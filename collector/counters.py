@@ -12,6 +12,7 @@ class Counters:
     clock_deferred: int = 0  # late rounds left with the probe until their boot is anchored
     observer_errors: int = 0  # an observer (the detector) raised on a message
     buffered: int = 0  # rounds and statuses waiting for the store
+    spilled: int = 0  # messages in the disk buffer, acknowledged, waiting for the store
     stored_rounds: int = 0
     stored_results: int = 0  # target results in the stored rounds
     stored_points: int = 0  # points (InfluxDB) or rows (SQLite)

@@ -81,6 +81,7 @@ class BatchSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     capacity: int = 50_000  # messages buffered while the store is down; more are refused
     backoff_cap_s: float = 30.0
     stop_timeout_s: float = 30.0  # how long stopping waits for the store to take the rest
+    spill_max_mb: float = 1024.0  # the disk buffer for a store that is down (state_dir)
 
 
 class HttpSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

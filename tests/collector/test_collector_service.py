@@ -133,7 +133,7 @@ async def test_rounds_wait_for_influxdb_and_nothing_is_dropped(mosquitto, tmp_pa
         status, body = await health(collector)
         assert status == 503
         assert body["status"] == "degraded"
-        assert body["buffered"] == 3
+        assert body["spilled"] == 3  # on disk, acknowledged, waiting for InfluxDB
         assert "Connect call failed" in str(body["last_store_error"])
         await asyncio.to_thread(server.start)
         try:
