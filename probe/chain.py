@@ -112,6 +112,7 @@ async def measure_target(target: Target, plan: ChainPlan, backend: Backend) -> T
     failed_layer, failure = judge(record, plan.bogon_exempt)
     return TargetResult(
         target=target.id,
+        control=target.kind == "control",
         failed_layer=failed_layer,
         failure=failure,
         dns=tuple(record.dns),

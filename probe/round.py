@@ -56,7 +56,9 @@ async def measure_round(
     async def one_target(target: Target) -> TargetResult:
         async with gate:
             if time.monotonic() >= deadline:
-                return TargetResult(target=target.id, truncated=True)
+                return TargetResult(
+                    target=target.id, control=target.kind == "control", truncated=True
+                )
             return await measure_target(target, plan, backend)
 
     async def one_anchor(config: anchors.Config) -> AnchorResult | None:

@@ -147,7 +147,9 @@ class Spool:
 
 def _summarise(round_: Round) -> Round:
     targets = tuple(
-        TargetResult(target=t.target, failed_layer=t.failed_layer, failure=t.failure)
+        TargetResult(
+            target=t.target, control=t.control, failed_layer=t.failed_layer, failure=t.failure
+        )
         for t in round_.targets
     )
     return msgspec.structs.replace(round_, targets=targets)

@@ -115,6 +115,7 @@ class TargetResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     """
 
     target: str  # catalog target id, e.g. "tiktok"
+    control: bool = False  # a control target no censor blocks: its failure is the probe's own
     failed_layer: Layer | None = None
     failure: Failure | None = None
     dns: tuple[DnsResult, ...] = ()

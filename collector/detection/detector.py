@@ -81,7 +81,7 @@ class Detector:
                     del p.boots[next(iter(p.boots))]
         placed, _ = placed_time(round_, received_at, p.boots, self.settings.max_clock_error_s)
         p.impossible = clock_suspect(round_.started, received_at)
-        cls = round_class(round_.anchors)
+        cls = round_class(round_.anchors, round_.targets)
         self._heard(i, p, received_at)
         if placed is None:
             return

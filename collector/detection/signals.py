@@ -2,7 +2,7 @@
 
 from balise.model.layers import Layer
 from balise.model.messages import Round
-from balise.model.results import AnchorResult
+from balise.model.results import AnchorResult, TargetResult
 from collector.detection.state import FULL, INTERNATIONAL, OK, UPLINK
 from collector.timestamps import clock_suspect
 
@@ -18,11 +18,16 @@ METHOD_OF_LAYER: dict[str | None, int] = {
 SHUTDOWN_METHODS: dict[int, str] = {FULL: "full", INTERNATIONAL: "international"}
 
 
-def round_class(anchors: tuple[AnchorResult, ...]) -> int:
+def round_class(anchors: tuple[AnchorResult, ...], targets: tuple[TargetResult, ...] = ()) -> int:
     """OK, or how the probe was cut off: own uplink, everything, or all but its country.
 
     Needs both kinds of evidence: with no international anchor measured nothing is said.
+    When every control target (a site no censor blocks) fails, the probe's own access
+    is broken, whatever the anchors say: its failures say nothing about the platforms.
     """
+    controls = [t.failed_layer is None for t in targets if t.control]
+    if controls and not any(controls):
+        return UPLINK
     gateway = [a.failure is None for a in anchors if a.role == "gateway"]
     international = [a.failure is None for a in anchors if a.role == "international"]
     domestic = [a.failure is None for a in anchors if a.role == "domestic"]
