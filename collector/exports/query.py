@@ -14,10 +14,15 @@ import msgspec
 from balise.model.events import Event, EventKind
 from balise.model.layers import Access
 
-COUNTRY = re.compile(r"^[A-Z]{2}$")
-NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")  # probe and platform ids
-ASN = re.compile(r"^(?:AS)?(\d{1,10})$", re.IGNORECASE)
+COUNTRY = re.compile(r"[A-Za-z]{2}")
+NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")  # probe and platform ids
+ASN = re.compile(r"(?:[Aa][Ss])?([0-9]{1,10})")
+ISO_TIME = re.compile(  # the extended ISO 8601 forms; the OpenAPI document has the same pattern
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?"
+)
 MAX_LIMIT = 1000
+DIGITS = re.compile(r"[0-9]{1,9}")
 MAX_REGION = 100
 E = TypeVar("E", Access, EventKind)
 
@@ -49,12 +54,13 @@ FILTERS = tuple(Query.__struct_fields__)
 
 def parse_time(parameter: str, text: str) -> float:
     """ISO 8601 (`2025-06-15T12:00:00Z`, a date, an offset); without an offset it is UTC."""
+    problem = f"{text!r} is not an ISO 8601 time (e.g. 2025-06-15T12:00:00Z)"
+    if not ISO_TIME.fullmatch(text):
+        raise QueryError(parameter, problem)
     try:
-        when = dt.datetime.fromisoformat(text.strip())
+        when = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise QueryError(
-            parameter, f"{text!r} is not an ISO 8601 time (e.g. 2025-06-15T12:00:00Z)"
-        ) from None
+        raise QueryError(parameter, problem) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return when.timestamp()
@@ -64,7 +70,7 @@ def parse_query(params: Mapping[str, str]) -> Query:
     """The filters among `params` (other keys are left to the caller)."""
     values: dict[str, object] = {}
     for key in ("since", "until"):
-        if text := params.get(key):
+        if (text := params.get(key)) is not None:
             values[key] = parse_time(key, text)
     for key, parse in _PARSERS.items():
         if (text := params.get(key)) is not None:
@@ -76,10 +82,9 @@ def parse_query(params: Mapping[str, str]) -> Query:
 
 
 def _country(key: str, text: str) -> str:
-    country = text.strip().upper()
-    if not COUNTRY.fullmatch(country):
+    if not COUNTRY.fullmatch(text):
         raise QueryError(key, f"{text!r} is not an ISO 3166-1 alpha-2 code")
-    return country
+    return text.upper()
 
 
 def _region(key: str, text: str) -> str:
@@ -89,7 +94,7 @@ def _region(key: str, text: str) -> str:
 
 
 def _asn(key: str, text: str) -> int:
-    match = ASN.fullmatch(text.strip())
+    match = ASN.fullmatch(text)
     if not match or int(match.group(1)) >= 2**32:
         raise QueryError(key, f"{text!r} is not an AS number (e.g. 44244 or AS44244)")
     return int(match.group(1))
@@ -123,14 +128,14 @@ _PARSERS: dict[str, Callable[[str, str], object]] = {
 def parse_limit(text: str | None, default: int) -> int:
     if text is None:
         return default
-    if not text.strip().isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+    if not DIGITS.fullmatch(text) or not 1 <= int(text) <= MAX_LIMIT:
         raise QueryError("limit", f"must be a whole number from 1 to {MAX_LIMIT}, not {text!r}")
     return int(text)
 
 
 def _choice(parameter: str, text: str, choices: type[E]) -> E:
     try:
-        return choices(text.strip())
+        return choices(text)
     except ValueError:
         allowed = ", ".join(c.value for c in choices)
         raise QueryError(parameter, f"{text!r} is not one of {allowed}") from None
