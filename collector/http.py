@@ -6,12 +6,28 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from collector.counters import Counters
+from collector.http_guard import RateLimiter, guard
+from collector.settings import HttpSettings
 
 COUNTERS = web.AppKey("counters", Counters)
 
 
-def make_app(counters: Counters) -> web.Application:
-    app = web.Application()
+def make_app(counters: Counters, settings: HttpSettings | None = None) -> web.Application:
+    """The application; with `settings`, behind the guard (tokens, size and rate limits)."""
+    if settings is None:
+        app = web.Application()
+    else:
+        rate = settings.rate_per_s
+        app = web.Application(
+            client_max_size=settings.max_body_bytes,
+            middlewares=[
+                guard(
+                    admin_token=settings.admin_token(),
+                    read_token=settings.read_token(),
+                    limiter=RateLimiter(rate, burst=2 * rate) if rate > 0 else None,
+                )
+            ],
+        )
     app[COUNTERS] = counters
     app.router.add_get("/health", health)
     return app

@@ -124,7 +124,7 @@ class Collector:
             await stack.enter_async_context(self._store_events)
             await stack.enter_async_context(self._webhooks)
             host, port = self.settings.http.address()
-            app = make_app(self.counters)
+            app = make_app(self.counters, self.settings.http)
             api.add_routes(
                 app, self.latest, self._detector, store=self.store, catalog=self._catalog
             )

@@ -86,6 +86,16 @@ class BatchSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
 class HttpSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     listen: str = "127.0.0.1:8470"  # the health endpoint, API and status page
+    admin_token_file: str | None = None  # needed for any request that changes something
+    read_token_file: str | None = None  # when set, needed to read /api/ (exports)
+    max_body_bytes: int = 64 * 1024
+    rate_per_s: float = 20.0  # requests per second per client address (burst: 2 s worth)
+
+    def admin_token(self) -> str | None:
+        return _secret(None, self.admin_token_file)
+
+    def read_token(self) -> str | None:
+        return _secret(None, self.read_token_file)
 
     def __post_init__(self) -> None:
         self.address()
