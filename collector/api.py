@@ -90,7 +90,8 @@ def _params(request: web.Request, allowed: tuple[str, ...]) -> dict[str, str]:
 
 
 def probe_json(view: ProbeView) -> dict[str, Any]:
-    meta = msgspec.to_builtins(view.meta) if view.meta else {}
+    # Every field, defaults included: a client filters on `access` even when it is "fixed".
+    meta = msgspec.to_builtins(msgspec.structs.asdict(view.meta)) if view.meta else {}
     return {
         "probe": view.probe,
         "state": view.state,

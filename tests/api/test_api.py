@@ -141,3 +141,9 @@ async def test_openapi_document_is_served(api_server):
               "/api/catalog", "/api/status", "/api/openapi.json"}  # fmt: skip
     assert set(body["paths"]) == routes
     json.dumps(body)
+
+
+async def test_probe_meta_keeps_defaults(api_server):
+    status, body = await get(api_server, "/api/probes", country="NC", access="fixed")
+    assert status == 200
+    assert {p["probe"] for p in body["probes"]} == {"nc-fixed-1", "nc-fixed-2"}
