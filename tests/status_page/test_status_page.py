@@ -33,7 +33,7 @@ async def test_status_page_in_a_browser(page_server, tmp_path):
         assert await browser.evaluate("document.documentElement.lang") == "en"
         shot = await browser.screenshot()
         if keep := os.environ.get("BALISE_SCREENSHOT"):  # to look at the page by eye
-            Path(keep).write_bytes(shot)
+            Path(keep).write_bytes(shot)  # noqa: ASYNC240 - a debugging aid
         assert shot[:8] == b"\x89PNG\r\n\x1a\n"
 
         await browser.click("#lang")
@@ -42,7 +42,9 @@ async def test_status_page_in_a_browser(page_server, tmp_path):
         assert "Service bloqué — signal — blocage d'adresse IP — IR" in current
         heading = await browser.evaluate("document.getElementById('current-h').innerText")
         assert heading == "Événements en cours"
-        button = await browser.evaluate("document.getElementById('lang').getAttribute('aria-label')")
+        button = await browser.evaluate(
+            "document.getElementById('lang').getAttribute('aria-label')"
+        )
         assert button == "Switch to English"
 
         await browser.press_enter_on("#lang")

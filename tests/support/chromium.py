@@ -55,7 +55,7 @@ class Chromium:
             stack.push_async_callback(_stop, process)
             port_file = profile / "DevToolsActivePort"
             async with asyncio.timeout(30):
-                while not port_file.exists() or len(port_file.read_text().split()) < 2:  # noqa: ASYNC240
+                while not port_file.exists() or len(port_file.read_text().split()) < 2:
                     await asyncio.sleep(0.05)
             port, path = port_file.read_text().split()[:2]
             http = await stack.enter_async_context(aiohttp.ClientSession())
@@ -109,7 +109,7 @@ class Chromium:
     async def goto(self, url: str) -> None:
         await self.send("Page.navigate", {"url": url})
 
-    async def evaluate(self, expression: str) -> Any:  # noqa: ANN401 - whatever the page returns
+    async def evaluate(self, expression: str) -> Any:
         result = await self.send(
             "Runtime.evaluate", {"expression": expression, "returnByValue": True}
         )
@@ -117,7 +117,7 @@ class Chromium:
             raise RuntimeError(f"page error: {result['exceptionDetails']}")
         return result["result"].get("value")
 
-    async def wait_for(self, expression: str, timeout: float = 15.0) -> Any:  # noqa: ANN401
+    async def wait_for(self, expression: str, timeout: float = 15.0) -> Any:
         async with asyncio.timeout(timeout):
             while not (value := await self.evaluate(expression)):
                 await asyncio.sleep(0.1)
