@@ -169,7 +169,48 @@ def _data_parsers(commands: "argparse._SubParsersAction[argparse.ArgumentParser]
     ooni.set_defaults(handler=_import_ooni)
 
 
-def parser() -> argparse.ArgumentParser:
+def _dashboards_generate(_: argparse.Namespace) -> int:
+    from dashboards.command import run_generate  # noqa: PLC0415 - lazy, see module docstring
+
+    return run_generate()
+
+
+def _dashboards_check(args: argparse.Namespace) -> int:
+    from dashboards.command import run_check  # noqa: PLC0415 - lazy, see module docstring
+
+    return run_check(args.influx_url, args.db)
+
+
+def _dashboards_push(args: argparse.Namespace) -> int:
+    from dashboards.command import run_push  # noqa: PLC0415 - lazy, see module docstring
+
+    return run_push(args.grafana_url, args.token, influx_url=args.influx_url, database=args.db)
+
+
+def _dashboards_parsers(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    boards = commands.add_parser("dashboards", help="Grafana dashboards").add_subparsers(
+        dest="action", required=True
+    )
+    generate = boards.add_parser("generate", help="render dashboards/json and provisioning")
+    generate.set_defaults(handler=_dashboards_generate)
+    check = boards.add_parser("check", help="run every panel's queries against InfluxDB 1.x")
+    check.add_argument("--influx-url", required=True, metavar="URL")
+    check.add_argument("--db", default="balise", metavar="NAME")
+    check.set_defaults(handler=_dashboards_check)
+    push = boards.add_parser("push", help="upload data source, dashboards, alert rules")
+    push.add_argument("--grafana-url", required=True, metavar="URL")
+    push.add_argument("--token", required=True, help="a Grafana service account token")
+    push.add_argument(
+        "--influx-url",
+        default="http://127.0.0.1:8086",
+        metavar="URL",
+        help="InfluxDB as Grafana reaches it (default http://127.0.0.1:8086)",
+    )
+    push.add_argument("--db", default="balise", metavar="NAME")
+    push.set_defaults(handler=_dashboards_push)
+
+
+def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one subcommand after another
     top = argparse.ArgumentParser(prog="balise", description=__doc__)
     top.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     commands = top.add_subparsers(dest="command", required=True)
@@ -245,6 +286,7 @@ def parser() -> argparse.ArgumentParser:
     bdet.add_argument("--json", type=Path, default=None)
     bdet.set_defaults(handler=_bench_detector)
     _data_parsers(commands)
+    _dashboards_parsers(commands)
     return top
 
 
