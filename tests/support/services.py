@@ -11,6 +11,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+SHIPPED_BROKER_CONFIG = Path(__file__).resolve().parents[2] / "collector" / "broker"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -51,11 +53,10 @@ class Mosquitto:
         conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
             "allow_anonymous true\n"
-            "persistence true\n"
             f"persistence_location {self.workdir}/\n"
-            "max_queued_messages 0\n"
             "log_dest stderr\n"
-            "log_type error\n" + self.extra_config
+            "log_type error\n" + f"include_dir {SHIPPED_BROKER_CONFIG}\n" + self.extra_config
+            # The broker configuration Balise ships (persistence, unbounded queues, sessions).
         )
         log = (self.workdir / "mosquitto.log").open("ab")
         self.process = subprocess.Popen([binary("mosquitto"), "-c", str(conf)], stderr=log)
