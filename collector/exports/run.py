@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from collector.errors import RejectedError, UnavailableError
-from collector.exports import chart, rows, stop
+from collector.exports import rows, stop
 from collector.exports.query import Query
 from collector.exports.source import StoreSource
 from collector.exports.writers import (
@@ -62,6 +62,8 @@ async def export(what: str, fmt: str, query: Query, sqlite: Path, output: Path |
         with ExitStack() as files:
             image = IMAGES.get(fmt)
             if image is not None:
+                from collector.exports import chart  # noqa: PLC0415 - matplotlib takes seconds to load
+
                 assert output is not None  # checked above
                 binary = files.enter_context(output.open("wb"))
                 events = await source.events(query)
