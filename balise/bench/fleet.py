@@ -1,0 +1,362 @@
+"""A synthetic fleet for `balise bench ingest`: realistic rounds, published from a process.
+
+Each publisher process speaks for a slice of the fleet's probes over one MQTT
+connection (a real probe has its own; the collector cannot tell the difference:
+the topic names the probe). Rounds carry full chains DNS → TCP → TLS → HTTP for
+every target, a few failures (`NOISE_SHARE` of rounds), three anchors, and
+throughput results every `THROUGHPUT_EVERY` rounds, like the default catalog.
+They are not signed: the collector checks signatures only with a `[fleet]` table.
+
+A publisher either publishes a given number of rounds per probe as fast as it can,
+or paces rounds at a rate for a while; with `acks`, it measures each round's time
+from publication to the collector's acknowledgement (which means: stored).
+"""
+
+import array
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
+
+import aiomqtt
+
+from balise import wire
+from balise.model.layers import Access, Layer
+from balise.model.messages import ClockInfo, ProbeMeta, Round
+from balise.model.results import (
+    AnchorResult,
+    DnsResult,
+    HttpResult,
+    TargetResult,
+    TcpResult,
+    ThroughputResult,
+    TlsResult,
+)
+from balise.mqtt import MqttSettings, make_client
+
+if TYPE_CHECKING:
+    from balise.model.failures import Failure
+
+NOISE_SHARE = 0.05  # rounds with one failing target
+THROUGHPUT_EVERY = 5  # as the default catalog
+THROUGHPUT_TARGETS = 2  # the default catalog has two throughput objects
+TICK_S = 0.01  # a paced publisher publishes what is due this often
+CHUNK = 256  # publications awaited together
+READY = "ready"
+GO = "go"
+
+
+def probe_id(number: int) -> str:
+    return f"bench-{number:06d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What one publisher process does. Rounds go to probes in turn, one seq each."""
+
+    url: str
+    probes: tuple[int, ...]  # probe numbers
+    first_seqs: tuple[int, ...]  # each probe's next seq
+    targets: int
+    rounds: int  # rounds in all (paced: the most to publish)
+    rate: float = 0.0  # rounds per second; 0: as fast as possible
+    acks: bool = False  # wait for acknowledgements and time them
+    ack_wait_s: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    published: int  # rounds
+    results: int  # target results in them
+    first_publish: float  # wall clock
+    last_publish: float
+    next_seqs: tuple[int, ...]
+    latencies: bytes  # array("d") of publish → acknowledgement seconds
+    unacked: int  # rounds never acknowledged within ack_wait_s
+
+
+class RoundMaker:
+    """Rounds of the synthetic fleet, built from a few shared target tuples."""
+
+    def __init__(self, targets: int, *, seed: int = 0) -> None:
+        self._rng = random.Random(seed)  # noqa: S311 - benchmark noise, not cryptography
+        names = [f"platform-{n:02d}" for n in range(targets)]
+        self._ok = tuple(_chain(name) for name in names)
+        self._with_throughput = tuple(
+            _chain(name, throughput=n < THROUGHPUT_TARGETS) for n, name in enumerate(names)
+        )
+        layers = (Layer.DNS, Layer.TCP, Layer.TLS, Layer.HTTP)
+        self._failing = [
+            tuple(
+                _chain(name, failed=layers[n % len(layers)] if n == bad else None)
+                for n, name in enumerate(names)
+            )
+            for bad in range(targets)
+        ]
+        self._anchors = _anchors()
+        self._last: dict[str, float] = {}
+
+    def make(self, number: int, seq: int, *, floor: int = 0) -> Round:
+        """Round `seq` of probe `number`; rounds up to `floor` are known to be acknowledged."""
+        probe = probe_id(number)
+        if self._rng.random() < NOISE_SHARE:
+            targets = self._failing[self._rng.randrange(len(self._failing))]
+        elif seq % THROUGHPUT_EVERY == 1:
+            targets = self._with_throughput
+        else:
+            targets = self._ok
+        # A probe's rounds never share a microsecond: InfluxDB would keep one point of two.
+        started = max(time.time(), self._last.get(probe, 0.0) + 1e-5)
+        self._last[probe] = started
+        return Round(
+            probe=probe,
+            seq=seq,
+            started=started,
+            clock=ClockInfo(mono=1000.0 + 60.0 * seq, boot_id=f"boot-{number}", synced=True),
+            meta=_meta(number),
+            targets=targets,
+            anchors=self._anchors,
+            floor=floor,
+        )
+
+
+def _meta(number: int) -> ProbeMeta:
+    return ProbeMeta(
+        country="ABCDEFGHIJ"[number % 10] + "ZYXWV"[number % 5],
+        region=f"region-{number % 7}",
+        asn=64496 + number % 400,
+        network=f"operator-{number % 400}",
+        access=Access.MOBILE if number % 3 else Access.FIXED,
+        version="0.1.0",
+    )
+
+
+def _chain(name: str, *, failed: Layer | None = None, throughput: bool = False) -> TargetResult:
+    domain = f"www.{name}.example"
+    address = "203.0.113.10"
+    failure: Failure | None = "connection_reset" if failed else None
+    dns = (
+        DnsResult(
+            t0=0.0,
+            t=0.021,
+            failure="dns_nxdomain_error" if failed == Layer.DNS else None,
+            domain=domain,
+            qtype="A",
+            resolver="system",
+            rcode="NXDOMAIN" if failed == Layer.DNS else "NOERROR",
+            answers=() if failed == Layer.DNS else (address,),
+        ),
+        DnsResult(
+            t0=0.0,
+            t=0.034,
+            domain=domain,
+            qtype="A",
+            resolver="doh:https://resolver.example/dns-query",
+            rcode="NOERROR",
+            answers=(address,),
+        ),
+    )
+    if failed == Layer.DNS:
+        return TargetResult(target=name, failed_layer=failed, failure="dns_nxdomain_error", dns=dns)
+    tcp = (
+        TcpResult(
+            t0=0.035,
+            t=0.081,
+            failure=failure if failed == Layer.TCP else None,
+            address=address,
+            port=443,
+        ),
+    )
+    if failed == Layer.TCP:
+        return TargetResult(target=name, failed_layer=failed, failure=failure, dns=dns, tcp=tcp)
+    tls = (
+        TlsResult(
+            t0=0.082,
+            t=0.19,
+            failure=failure if failed == Layer.TLS else None,
+            address=address,
+            port=443,
+            sni=domain,
+            version=None if failed == Layer.TLS else "TLSv1.3",
+            cert_valid=None if failed == Layer.TLS else True,
+            decoy=TlsResult(
+                t0=0.19, t=0.29, address=address, port=443, sni="example.org", version="TLSv1.3"
+            )
+            if failed == Layer.TLS
+            else None,
+        ),
+    )
+    if failed == Layer.TLS:
+        return TargetResult(
+            target=name, failed_layer=failed, failure=failure, dns=dns, tcp=tcp, tls=tls
+        )
+    http = (
+        HttpResult(
+            t0=0.191,
+            t=0.402,
+            failure=failure if failed == Layer.HTTP else None,
+            url=f"https://{domain}/",
+            status=None if failed == Layer.HTTP else 200,
+            body_length=None if failed == Layer.HTTP else 51234,
+            title=None if failed == Layer.HTTP else name,
+        ),
+        HttpResult(
+            t0=0.082,
+            t=0.153,
+            url=f"http://{domain}/",
+            status=200,
+            body_length=51234,
+            redirects=(f"https://{domain}/",),
+        ),
+    )
+    return TargetResult(
+        target=name,
+        failed_layer=failed,
+        failure=failure,
+        dns=dns,
+        tcp=tcp,
+        tls=tls,
+        http=http,
+        throughput=ThroughputResult(
+            t0=0.41, t=2.41, url=f"https://cdn.{name}.example/object", bytes=1_250_000, kbps=5000.0
+        )
+        if throughput
+        else None,
+    )
+
+
+def _anchors() -> tuple[AnchorResult, ...]:
+    return (
+        AnchorResult(
+            t0=0.0,
+            t=0.002,
+            anchor="gateway",
+            role="gateway",
+            method="icmp",
+            address="192.168.1.1",
+            rtt_ms=1.8,
+        ),
+        AnchorResult(
+            t0=0.0,
+            t=0.004,
+            anchor="resolver",
+            role="resolver",
+            method="tcp",
+            address="192.168.1.1",
+            rtt_ms=3.1,
+        ),
+        AnchorResult(
+            t0=0.0,
+            t=0.09,
+            anchor="quad9",
+            role="international",
+            method="tcp",
+            address="9.9.9.9",
+            rtt_ms=88.0,
+        ),
+    )
+
+
+class _AckClock:
+    """Publication times of rounds not yet acknowledged, and the latencies measured."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, deque[tuple[int, float]]] = {}
+        self.latencies = array.array("d")
+        self.outstanding = 0
+        self.all_acked = asyncio.Event()
+        self.all_acked.set()
+
+    def published(self, probe: str, seq: int, at: float) -> None:
+        self.pending.setdefault(probe, deque()).append((seq, at))
+        self.outstanding += 1
+        self.all_acked.clear()
+
+    def acked(self, probe: str, seq: int, at: float) -> None:
+        waiting = self.pending.get(probe)
+        while waiting and waiting[0][0] <= seq:
+            self.latencies.append(at - waiting.popleft()[1])
+            self.outstanding -= 1
+        if not self.outstanding:
+            self.all_acked.set()
+
+
+async def _listen_acks(client: aiomqtt.Client, clock: _AckClock) -> None:
+    async for message in client.messages:
+        probe, _ = wire.parse_topic(message.topic.value)
+        if probe in clock.pending and isinstance(message.payload, bytes):
+            clock.acked(probe, wire.decode_ack(message.payload, probe).seq, time.time())
+
+
+async def _publish(job: Job, conn: Connection) -> Report:
+    maker = RoundMaker(job.targets, seed=job.probes[0] if job.probes else 0)
+    seqs = list(job.first_seqs)
+    clock = _AckClock()
+    published = results = 0
+    first = last = 0.0
+    settings = MqttSettings(url=job.url, protocol="5")
+    identifier = f"bench-publisher-{job.probes[0] if job.probes else 0}"
+    async with make_client(settings, identifier=identifier, persistent=False) as client:
+        listener: asyncio.Task[None] | None = None
+        if job.acks:
+            await client.subscribe(wire.topic("+", "ack"), qos=1)
+            listener = asyncio.create_task(_listen_acks(client, clock), name="bench.acks")
+        conn.send(READY)
+        await asyncio.to_thread(conn.recv)  # GO
+        started = time.monotonic()
+        turn = 0
+        while published < job.rounds and job.probes:
+            if job.rate > 0:
+                due = min(job.rounds, int((time.monotonic() - started) * job.rate)) - published
+                if due <= 0:
+                    await asyncio.sleep(TICK_S)
+                    continue
+            else:
+                due = min(CHUNK, job.rounds - published)
+            sends = []
+            for _ in range(min(due, CHUNK)):
+                index = turn % len(job.probes)
+                turn += 1
+                # Earlier phases were stored before this one began: the probe's spool says so.
+                floor = job.first_seqs[index] - 1
+                round_ = maker.make(job.probes[index], seqs[index], floor=floor)
+                seqs[index] += 1
+                if job.acks:
+                    clock.published(round_.probe, round_.seq, round_.started)
+                sends.append(
+                    client.publish(wire.topic(round_.probe, "round"), wire.encode(round_), qos=1)
+                )
+                results += len(round_.targets)
+                last = round_.started
+                first = first or last
+            published += len(sends)
+            await asyncio.gather(*sends)
+        if listener is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(job.ack_wait_s):
+                    await clock.all_acked.wait()
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+    return Report(
+        published=published,
+        results=results,
+        first_publish=first,
+        last_publish=last,
+        next_seqs=tuple(seqs),
+        latencies=clock.latencies.tobytes(),
+        unacked=clock.outstanding,
+    )
+
+
+def run_publisher(job: Job, conn: Connection) -> None:
+    """A publisher process's main: connect, say `ready`, wait for `go`, publish, report."""
+    # aiomqtt warns of every publication past its tenth in flight: here that is the point.
+    logging.getLogger("mqtt").setLevel(logging.ERROR)
+    conn.send(asyncio.run(_publish(job, conn)))
+    conn.close()

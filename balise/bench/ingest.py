@@ -1,0 +1,330 @@
+"""`balise bench ingest`: how many results per second one collector stores, end to end.
+
+Everything is real and on this machine: a Mosquitto broker and an InfluxDB 1.x the
+bench starts in a temporary directory, the collector as `balise collector run`
+(a process of its own, detection on, as in production), and a synthetic fleet
+(balise/bench/fleet.py) publishing from separate processes, so that neither side
+starves the other of the interpreter. A result is one target's outcome in one round.
+
+1. Warm-up: every probe sends one round, so the collector knows the fleet (clock
+   anchors, detector state) as it would after running for a while.
+2. Capacity: with the collector and the baseline consumer (balise/bench/baseline.py)
+   away, the fleet publishes `rate x seconds` results; the broker queues them for
+   both persistent sessions. The baseline drains its queue, then the collector
+   drains its own: results per second each, from connection to the last result
+   decoded (baseline) or stored (collector). Their ratio is the collector's cost.
+3. Sustained: the fleet publishes at `rate` for `seconds` while the collector runs;
+   each round is timed from publication to the collector's acknowledgement, which
+   is sent only once the round is stored.
+
+Lost results are counted by InfluxDB itself: target points stored against results
+published (a re-delivered round rewrites its points, so nothing counts twice).
+"""
+
+import contextlib
+import json
+import math
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from balise.bench import baseline, fleet
+from balise.bench.services import Influx, ServiceError, free_port, influxdb, mosquitto
+
+DATABASE = "bench"
+POLL_S = 0.1
+STORE_TIMEOUT_S = 600.0  # the collector must have stored a phase's results by then
+START_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    rounds: int
+    results: int
+    first_publish: float
+    last_publish: float
+    latencies: tuple[float, ...]
+    unacked: int
+
+
+class CollectorProcess:
+    """`balise collector run` with settings written for the bench; its health polled."""
+
+    def __init__(self, workdir: Path, mqtt_port: int, influx: Influx) -> None:
+        self.http_port = free_port()
+        self.config = workdir / "collector.toml"
+        self.config.write_text(
+            'client_id = "bench-collector"\n'
+            f'state_dir = "{workdir / "collector-state"}"\n'
+            f'[mqtt]\nurl = "mqtt://127.0.0.1:{mqtt_port}"\n'
+            f'[store]\nkind = "influx_v1"\nurl = "{influx.url}"\ndatabase = "{DATABASE}"\n'
+            f'[http]\nlisten = "127.0.0.1:{self.http_port}"\n'
+        )
+        self.log = workdir / "collector.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> float:
+        """Start it; return the wall-clock time its MQTT session was up."""
+        command = [sys.executable, "-m", "balise.cli", "collector", "run", "--config"]
+        with self.log.open("ab") as log:
+            self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and settings
+                [*command, str(self.config)], stdout=log, stderr=log
+            )
+        return self.wait(lambda h: bool(h.get("mqtt_connected")), START_TIMEOUT_S, "connect")
+
+    def health(self) -> dict[str, object]:
+        url = f"http://127.0.0.1:{self.http_port}/health"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as reply:
+                body: dict[str, object] = json.load(reply)
+        except urllib.error.HTTPError as exc:  # 503 while degraded: the body is the same
+            body = json.load(exc)
+        except (urllib.error.URLError, OSError):
+            return {}
+        return body
+
+    def wait(self, done: Callable[[dict[str, object]], bool], timeout_s: float, what: str) -> float:
+        """Poll /health until `done`; return the wall-clock time it was first seen."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise ServiceError(f"the collector exited; see {self.log}")
+            if done(self.health()):
+                return time.time()
+            time.sleep(POLL_S)
+        raise ServiceError(f"the collector did not {what} within {timeout_s:g}s; see {self.log}")
+
+    def wait_stored(self, results: int) -> float:
+        def stored(health: dict[str, object]) -> bool:
+            value = health.get("stored_results", 0)
+            return isinstance(value, int) and value >= results
+
+        return self.wait(stored, STORE_TIMEOUT_S, f"store {results} results")
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(60)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def cpu_now(self) -> float:
+        """CPU seconds the running collector has used so far."""
+        if self._process is None:
+            return 0.0
+        return _cpu_s(self._process.pid)
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Fleet:
+    """The synthetic fleet's probes and seqs, published by a few processes per phase."""
+
+    def __init__(self, url: str, probes: int, targets: int, publishers: int) -> None:
+        self.url = url
+        self.targets = targets
+        self.slices = [tuple(range(p, probes, publishers)) for p in range(publishers)]
+        self.slices = [s for s in self.slices if s]
+        self.seqs = [[1] * len(s) for s in self.slices]
+        self._context = multiprocessing.get_context("spawn")
+
+    def publish(self, rounds: int, *, rate: float = 0.0, acks: bool = False) -> Phase:
+        """`rounds` rounds in all, shared between the processes; `rate` in rounds/s."""
+        share = len(self.slices)
+        jobs = [
+            fleet.Job(
+                url=self.url,
+                probes=probes,
+                first_seqs=tuple(self.seqs[n]),
+                targets=self.targets,
+                rounds=rounds // share + (1 if n < rounds % share else 0),
+                rate=rate / share,
+                acks=acks,
+            )
+            for n, probes in enumerate(self.slices)
+        ]
+        with self._processes(jobs) as pipes:
+            for pipe in pipes:
+                if pipe.recv() != fleet.READY:
+                    raise ServiceError("a publisher did not start")
+            for pipe in pipes:
+                pipe.send(fleet.GO)
+            reports: list[fleet.Report] = [pipe.recv() for pipe in pipes]
+        for n, report in enumerate(reports):
+            self.seqs[n] = list(report.next_seqs)
+        latencies: list[float] = []
+        for report in reports:
+            latencies += memoryview(report.latencies).cast("d").tolist()
+        return Phase(
+            rounds=sum(r.published for r in reports),
+            results=sum(r.results for r in reports),
+            first_publish=min(r.first_publish for r in reports),
+            last_publish=max(r.last_publish for r in reports),
+            latencies=tuple(latencies),
+            unacked=sum(r.unacked for r in reports),
+        )
+
+    @contextlib.contextmanager
+    def _processes(self, jobs: Sequence[fleet.Job]) -> Iterator[list[Connection]]:
+        pipes: list[Connection] = []
+        processes = []
+        try:
+            for job in jobs:
+                ours, theirs = self._context.Pipe()
+                process = self._context.Process(
+                    target=fleet.run_publisher, args=(job, theirs), name="bench-publisher"
+                )
+                process.start()
+                pipes.append(ours)
+                processes.append(process)
+            yield pipes
+        finally:
+            for process in processes:
+                process.join(30)
+                if process.is_alive():
+                    process.kill()
+
+
+def _run_baseline(url: str, expected_rounds: int) -> baseline.BaselineReport | None:
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    process = context.Process(
+        target=baseline.run_baseline, args=(url, expected_rounds, theirs), name="bench-baseline"
+    )
+    process.start()
+    try:
+        report: baseline.BaselineReport | None = ours.recv()
+    except EOFError:
+        raise ServiceError("the baseline consumer failed") from None
+    finally:
+        process.join(30)
+    return report
+
+
+def _percentiles(values: Sequence[float]) -> dict[str, float | None]:
+    if len(values) < 2:  # noqa: PLR2004 - quantiles need two values
+        only = values[0] * 1000 if values else None
+        return {"p50_ms": only, "p90_ms": only, "p99_ms": only, "max_ms": only}
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return {
+        "p50_ms": round(cuts[49] * 1000, 1),
+        "p90_ms": round(cuts[89] * 1000, 1),
+        "p99_ms": round(cuts[98] * 1000, 1),
+        "max_ms": round(max(values) * 1000, 1),
+    }
+
+
+def bench_ingest(
+    probes: int = 13_400,
+    targets: int = 11,
+    seconds: float = 60.0,
+    rate: float = 15_000.0,
+    json_out: Path | None = None,
+    publishers: int = 2,
+) -> int:
+    """Run the three phases; print the figures and the summary line; 0 when nothing is lost."""
+    command = (
+        f"balise bench ingest --probes {probes} --targets {targets} "
+        f"--seconds {seconds:g} --rate {rate:g}"
+    )
+    rounds = max(1, math.ceil(rate * seconds / targets))
+    with (
+        tempfile.TemporaryDirectory(prefix="balise-bench-ingest-") as tmp,
+        mosquitto(Path(tmp)) as (mqtt_port,),
+        influxdb(Path(tmp)) as influx,
+    ):
+        workdir = Path(tmp)
+        url = f"mqtt://127.0.0.1:{mqtt_port}"
+        synthetic = Fleet(url, probes, targets, publishers)
+        collector = CollectorProcess(workdir, mqtt_port, influx)
+        try:
+            collector.start()
+            print(f"warm-up: one round from each of {probes} probes", flush=True)
+            started = time.time()
+            warm = synthetic.publish(probes)
+            collector.wait_stored(warm.results)
+            warm_s = time.time() - started
+            _run_baseline(url, 0)  # its session now queues what the fleet publishes
+            collector.stop()
+
+            print(
+                f"capacity: {rounds} rounds queued for the baseline and the collector", flush=True
+            )
+            queued = synthetic.publish(rounds)
+            base = _run_baseline(url, queued.rounds)
+            assert base is not None
+            connected = collector.start()
+            cpu_before = collector.cpu_now()
+            drained = collector.wait_stored(queued.results)
+            cpu_drain = collector.cpu_now() - cpu_before
+
+            print(f"sustained: {rate:g} results/s for {seconds:g}s", flush=True)
+            live = synthetic.publish(rounds, rate=rounds / seconds, acks=True)
+            collector.wait_stored(queued.results + live.results)
+            health = collector.health()
+        finally:
+            collector.stop()
+        published = warm.results + queued.results + live.results
+        stored = influx.count(DATABASE, "target")
+    baseline_rate = base.results / max(base.last - base.connected, 1e-9)
+    ingest_rate = queued.results / max(drained - connected, 1e-9)
+    live_span = max(live.last_publish - live.first_publish, 1e-9)
+    lost = max(0, published - stored)
+    result: dict[str, object] = {
+        "probes": probes,
+        "targets": targets,
+        "round_bytes": None,
+        "warmup_s": round(warm_s, 1),
+        "capacity_results": queued.results,
+        "ingest_results_per_s": round(ingest_rate),
+        "ingest_cpu_us_per_result": round(1e6 * cpu_drain / max(queued.results, 1), 1),
+        "baseline_results_per_s": round(baseline_rate),
+        "ratio": round(ingest_rate / baseline_rate, 2),
+        "sustained_offered_results_per_s": round(live.results / live_span),
+        "sustained_seconds": round(live_span, 1),
+        "sustained_unacked_rounds": live.unacked,
+        **{f"latency_{k}": v for k, v in _percentiles(live.latencies).items()},
+        "published_results": published,
+        "stored_results": stored,
+        "lost": lost,
+        "collector_rejected": health.get("rejected"),
+        "collector_duplicates": health.get("duplicates"),
+        "collector_observer_errors": health.get("observer_errors"),
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "command": command,
+    }
+    result["round_bytes"] = len(_sample_round(targets))
+    width = max(len(k) for k in result)
+    for key, value in result.items():
+        print(f"{key:<{width}}  {value}")
+    print(
+        f"ingest {ingest_rate:.0f} results/s, baseline {baseline_rate:.0f} results/s, "
+        f"ratio {ingest_rate / baseline_rate:.2f}, lost {lost}"
+    )
+    if json_out is not None:
+        json_out.write_text(json.dumps(result, indent=2) + "\n")
+    return 0 if lost == 0 else 1
+
+
+def _sample_round(targets: int) -> bytes:
+    from balise import wire  # noqa: PLC0415 - only for the size of one round
+
+    return wire.encode(fleet.RoundMaker(targets).make(0, 2))
