@@ -162,6 +162,10 @@ async def check_alerts(
 
 async def check(url: str, database: str) -> list[Outcome]:
     async with InfluxQuery(url, database) as influx:
+        try:
+            await influx.query("SHOW RETENTION POLICIES")  # fails if the database does not exist
+        except QueryError as exc:
+            return [Outcome(f"InfluxDB {url}, database {database}", 0, str(exc))]
         window = await data_range(influx)
         outcomes: list[Outcome] = []
         for board in model.boards():

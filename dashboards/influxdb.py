@@ -68,7 +68,7 @@ class InfluxQuery:
             async with self._session.get(f"{self._url}/query", params=params) as response:
                 status, body = response.status, await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise QueryError(f"cannot reach InfluxDB at {self._url}: {exc!r}") from exc
+            raise QueryError(f"cannot reach InfluxDB at {self._url}: {exc}") from exc
         try:
             answer = msgspec.json.decode(body, type=_Answer)
         except msgspec.DecodeError as exc:
