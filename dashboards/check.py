@@ -98,24 +98,39 @@ async def _variable(
     return Value(ordered[0] if ordered else "")
 
 
+class CheckError(Exception):
+    """A query of a panel or of a variable failed; the message says which."""
+
+
+async def panel_series(
+    influx: InfluxQuery, panel: model.Panel, values: dict[str, Value], window: TimeRange
+) -> dict[str, list[Series]]:
+    """Each query's series, by refId, with the variables and the panel's $__interval."""
+    interval = interval_ms(window, panel.interval)
+    out = {}
+    for target in panel.targets:
+        if target.query:
+            try:
+                out[target.ref_id] = await influx.query(
+                    expand(target.query, values, window, interval)
+                )
+            except (QueryError, ExpandError) as exc:
+                raise CheckError(f"query {target.ref_id}: {exc}") from exc
+    return out
+
+
 async def _panel(
     influx: InfluxQuery, where: str, panel: model.Panel, values: dict[str, Value], window: TimeRange
 ) -> Outcome:
-    interval = interval_ms(window, panel.interval)
-    total = 0
-    for target in panel.targets:
-        if not target.query:
-            continue
-        try:
-            rows = _rows(await influx.query(expand(target.query, values, window, interval)))
-        except (QueryError, ExpandError) as exc:
-            return Outcome(where, total, f"query {target.ref_id}: {exc}")
-        if rows == 0:
-            return Outcome(where, total, f"query {target.ref_id}: empty result")
-        total += rows
-    if not any(t.query for t in panel.targets):
+    try:
+        results = await panel_series(influx, panel, values, window)
+    except CheckError as exc:
+        return Outcome(where, 0, str(exc))
+    if not results:
         return Outcome(where, 0, "no query")
-    return Outcome(where, total)
+    if empty := next((ref for ref, series in results.items() if not _rows(series)), None):
+        return Outcome(where, 0, f"query {empty}: empty result")
+    return Outcome(where, sum(_rows(series) for series in results.values()))
 
 
 async def _may_be_empty(
@@ -127,13 +142,24 @@ async def _may_be_empty(
         return Outcome(where, 0, str(exc))
 
 
-async def check_board(influx: InfluxQuery, board: model.Board, window: TimeRange) -> list[Outcome]:
+async def variable_values(
+    influx: InfluxQuery, board: model.Board, window: TimeRange
+) -> dict[str, Value]:
+    """Each variable's value, in order (a variable may use the ones before it)."""
     values: dict[str, Value] = {}
     for variable in board.templating.list:
         try:
             values[variable.name] = await _variable(influx, variable, values, window)
         except (QueryError, ExpandError) as exc:
-            return [Outcome(f"{board.title} / variable {variable.name}", 0, str(exc))]
+            raise CheckError(f"variable {variable.name}: {exc}") from exc
+    return values
+
+
+async def check_board(influx: InfluxQuery, board: model.Board, window: TimeRange) -> list[Outcome]:
+    try:
+        values = await variable_values(influx, board, window)
+    except CheckError as exc:
+        return [Outcome(board.title, 0, str(exc))]
     outcomes = [
         await _panel(influx, f"{board.title} / {panel.title}", panel, values, window)
         for panel in model.leaf_panels(board.panels)

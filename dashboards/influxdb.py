@@ -18,6 +18,7 @@ class QueryError(Exception):
 class _Series(msgspec.Struct, frozen=True):
     columns: list[str]
     values: list[list[object]] = msgspec.field(default_factory=list)
+    tags: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class _Statement(msgspec.Struct, frozen=True):
@@ -34,6 +35,7 @@ class _Answer(msgspec.Struct, frozen=True):
 class Series:
     columns: tuple[str, ...]
     rows: tuple[tuple[object, ...], ...]
+    tags: tuple[tuple[str, str], ...] = ()  # of a GROUP BY
 
 
 class InfluxQuery:
@@ -79,7 +81,11 @@ class InfluxQuery:
         if status >= 300:  # noqa: PLR2004 - any non-2xx status
             raise QueryError(f"InfluxDB answered HTTP {status}")
         return [
-            Series(columns=tuple(s.columns), rows=tuple(tuple(row) for row in s.values))
+            Series(
+                columns=tuple(s.columns),
+                rows=tuple(tuple(row) for row in s.values),
+                tags=tuple(sorted(s.tags.items())),
+            )
             for statement in answer.results
             for s in statement.series
         ]

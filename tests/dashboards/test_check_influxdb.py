@@ -10,6 +10,8 @@ import pytest
 from balise.cli import main
 from balise.lab.runner import run_lab
 from dashboards import model
+from dashboards.check import data_range, panel_series, variable_values
+from dashboards.influxdb import InfluxQuery
 from tests.support.services import free_port
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -93,3 +95,56 @@ def test_an_unreachable_influxdb_fails_at_once(capsys):
     assert code == 1
     assert lines[0].startswith(f"FAIL  InfluxDB {url}, database balise: cannot reach InfluxDB")
     assert len(lines) == 2
+
+
+async def panel_rows(influxdb, database, board_uid, title):
+    """The rows of a panel's first query as Grafana would run it, as dicts per series."""
+    board = next(b for b in model.boards() if b.uid == board_uid)
+    panel = next(p for p in model.leaf_panels(board.panels) if p.title == title)
+    async with InfluxQuery(influxdb.url, database) as influx:
+        window = await data_range(influx)
+        values = await variable_values(influx, board, window)
+        results = await panel_series(influx, panel, values, window)
+    series = next(iter(results.values()))
+    return values, [
+        dict(s.tags) | dict(zip(s.columns, row, strict=True)) for s in series for row in s.rows
+    ]
+
+
+async def test_panels_say_what_the_scenarios_did(influxdb, simulated):
+    _, ongoing = await panel_rows(influxdb, simulated, "balise-overview", "Ongoing events")
+    # ir-signal-ip-reject's block lasts to the end of the scenario.
+    assert ongoing[0]["ongoing"] >= 1
+
+    _, blocking = await panel_rows(
+        influxdb, simulated, "balise-platforms", "Blocking seen in the selected range"
+    )
+    signal_ir = {
+        r["failed_layer"] for r in blocking if (r["target"], r["country"]) == ("signal", "IR")
+    }
+    assert signal_ir == {"tcp"}
+
+    _, events = await panel_rows(influxdb, simulated, "balise-overview", "Events")
+    kinds = {r["kind"] for r in events}
+    assert {"throttling", "service_block", "network_shutdown", "probe_offline"} <= kinds
+    assert all(r["since"] > 1e12 for r in events)  # milliseconds, as Grafana wants them
+
+    _, probes = await panel_rows(influxdb, simulated, "balise-fleet", "Probes")
+    assert "ru-rt-1" in {r["probe"] for r in probes}
+
+
+async def test_the_event_dashboard_follows_the_newest_event(influxdb, simulated):
+    ids = influxdb.query(simulated, 'SHOW TAG VALUES FROM "event" WITH KEY = "id"')
+    newest = max(value for _, value in ids[0]["values"])
+    values, summary = await panel_rows(influxdb, simulated, "balise-event", "The event")
+    assert values["event"].text == newest
+    assert len(summary) == 1
+    query = f'SELECT * FROM "event" WHERE "id" = \'{newest}\''  # noqa: S608 - our own id
+    tags = influxdb.query(simulated, query)[0]
+    event = dict(zip(tags["columns"], tags["values"][0], strict=True))
+    assert values["event_country"].text == (event["country"] or "")
+    assert values["event_platform"].text == (event["platform"] or "")
+    _, probes = await panel_rows(influxdb, simulated, "balise-event", "Probes in the event's scope")
+    assert probes
+    if event["country"]:
+        assert {r["country"] for r in probes} == {event["country"]}
