@@ -83,6 +83,14 @@ def _lab_clean(_: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_durability(args: argparse.Namespace) -> int:
+    from balise.bench.durability import bench_durability  # noqa: PLC0415 - lazy, see module docstring
+
+    return bench_durability(
+        probes=args.probes, minutes=args.minutes, round_s=args.round_s, json_out=args.json
+    )
+
+
 def _bench_detector(args: argparse.Namespace) -> int:
     from balise.bench.detector import bench_detector  # noqa: PLC0415 - lazy, see module docstring
 
@@ -279,6 +287,12 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one subcommand after
     bench = commands.add_parser("bench", help="benchmarks").add_subparsers(
         dest="action", required=True
     )
+    bdur = bench.add_parser("durability", help="nothing lost or stored twice through faults")
+    bdur.add_argument("--probes", type=int, default=12)
+    bdur.add_argument("--minutes", type=float, default=10.0)
+    bdur.add_argument("--round-s", type=float, default=1.0, help="seconds between rounds")
+    bdur.add_argument("--json", type=Path, default=None)
+    bdur.set_defaults(handler=_bench_durability)
     bdet = bench.add_parser("detector", help="detector memory and CPU per round")
     bdet.add_argument("--probes", type=int, default=10_000)
     bdet.add_argument("--targets", type=int, default=40)
