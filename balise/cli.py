@@ -110,6 +110,8 @@ def _export(args: argparse.Namespace) -> int:
         sqlite=args.sqlite,
         config=args.config,
         output=args.output,
+        influx=getattr(args, "influx", None),
+        database=getattr(args, "database", "balise"),
     )
 
 
@@ -143,10 +145,13 @@ EXPORT_FORMATS = {
 }
 
 
-def _store_arguments(command: argparse.ArgumentParser) -> None:
+def _store_arguments(command: argparse.ArgumentParser, *, influx: bool) -> None:
     where = command.add_mutually_exclusive_group(required=True)
     where.add_argument("--sqlite", type=Path, default=None, help="the collector's SQLite file")
     where.add_argument("--config", type=Path, default=None, help="the collector's settings")
+    if influx:
+        where.add_argument("--influx", default=None, metavar="URL", help="an InfluxDB 1.x server")
+        command.add_argument("--database", default="balise", help="its database (balise)")
 
 
 def _data_parsers(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -155,7 +160,7 @@ def _data_parsers(commands: "argparse._SubParsersAction[argparse.ArgumentParser]
     )
     for what, formats in EXPORT_FORMATS.items():
         one = export.add_parser(what, help=f"export {what} ({', '.join(formats)})")
-        _store_arguments(one)
+        _store_arguments(one, influx=what != "measurements")
         one.add_argument("--format", choices=formats, default=formats[0])
         one.add_argument("--output", "-o", type=Path, default=None, help="default: stdout")
         for name in EXPORT_FILTERS:

@@ -1,14 +1,17 @@
-"""`balise export events|timeline|measurements`: read a SQLite store, write one format."""
+"""`balise export events|timeline|measurements`: read a store (SQLite, or InfluxDB 1.x for
+events and timelines), write one format."""
 
 import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, Protocol
 
+from balise.model.events import Event
 from collector.errors import RejectedError, UnavailableError
 from collector.exports import rows, stop
+from collector.exports.influx_source import InfluxEventSource
 from collector.exports.query import Query
 from collector.exports.source import StoreSource
 from collector.exports.writers import (
@@ -20,6 +23,8 @@ from collector.exports.writers import (
     write_jsonl,
 )
 from collector.ooni.emit import measurement as ooni_measurement
+from collector.settings import InfluxV1StoreSettings
+from collector.stores.influx_v1 import InfluxV1Store
 from collector.stores.sqlite import SqliteStore
 
 FORMATS: dict[str, tuple[str, ...]] = {
@@ -48,17 +53,37 @@ def describe(query: Query) -> str:
     return "Filters: " + ", ".join(parts) if parts else ""
 
 
-async def export(what: str, fmt: str, query: Query, sqlite: Path, output: Path | None) -> int:
-    """Write the export to `output` (stdout when None); return how many rows were written."""
+class EventSource(Protocol):
+    async def events(self, query: Query) -> list[Event]: ...
+
+
+async def export(
+    what: str,
+    fmt: str,
+    query: Query,
+    store: Path | InfluxV1StoreSettings,
+    output: Path | None,
+) -> int:
+    """Write the export to `output` (stdout when None); return how many rows were written.
+
+    `store` is a SQLite file, or an InfluxDB 1.x server (events and timelines only)."""
     if fmt not in FORMATS.get(what, ()):
         raise ExportError(f"{what} cannot be exported as {fmt}: choose {', '.join(FORMATS[what])}")
-    if not await asyncio.to_thread(sqlite.is_file):
-        raise ExportError(f"no SQLite store at {sqlite}")
     if fmt in IMAGES and output is None:
         raise ExportError(f"a {fmt} picture needs --output FILE")
-    store = SqliteStore(sqlite)
+    backend: SqliteStore | InfluxV1Store
+    source: EventSource
+    if isinstance(store, Path):
+        if not await asyncio.to_thread(store.is_file):
+            raise ExportError(f"no SQLite store at {store}")
+        backend = SqliteStore(store)
+        source = StoreSource(backend)
+    else:
+        if what == "measurements":
+            raise ExportError("InfluxDB keeps no whole measurements: export them from SQLite")
+        backend = InfluxV1Store(store)
+        source = InfluxEventSource(backend)
     try:
-        source = StoreSource(store)
         with ExitStack() as files:
             image = IMAGES.get(fmt)
             if image is not None:
@@ -87,11 +112,12 @@ async def export(what: str, fmt: str, query: Query, sqlite: Path, output: Path |
     except (UnavailableError, RejectedError) as exc:
         raise ExportError(str(exc)) from exc
     finally:
-        await store.close()
+        await backend.close()
 
 
-async def _text(what: str, fmt: str, query: Query, source: StoreSource, out: IO[str]) -> int:
+async def _text(what: str, fmt: str, query: Query, source: EventSource, out: IO[str]) -> int:
     if what == "measurements":
+        assert isinstance(source, StoreSource)  # export() reads measurements from SQLite only
         return await _measurements(fmt, query, source, out)
     events = await source.events(query)
     if what == "timeline":

@@ -3,12 +3,14 @@
 aiohttp's exceptions stop here and become collector.errors.
 """
 
+import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import aiohttp
 
 from balise.model.events import Event
-from collector.errors import UnavailableError
+from collector.errors import RejectedError, UnavailableError
 from collector.received import Received
 from collector.settings import InfluxV1StoreSettings
 from collector.stores import lineprotocol
@@ -34,6 +36,20 @@ class InfluxV1Store:
 
     async def write_events(self, events: Sequence[Event]) -> None:
         await self._write("\n".join(lineprotocol.event_line(e) for e in events))
+
+    async def select(self, influxql: str) -> list[dict[str, Any]]:
+        """The series of one read query (`epoch=s`: times in unix seconds), for the exports."""
+        params = {"db": self._settings.database, "q": influxql, "epoch": "s"}
+        status, text = await self._post("/query", params, None)
+        raise_for_status(status, text, what=f"query {self._settings.url}")
+        try:
+            result = json.loads(text)["results"][0]
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise UnavailableError(f"query {self._settings.url}: {text[:300]}") from exc
+        if "error" in result:
+            raise RejectedError(f"query {self._settings.url}: {result['error']}")
+        series: list[dict[str, Any]] = result.get("series", [])
+        return series
 
     async def close(self) -> None:
         if self._session is not None:
