@@ -48,7 +48,7 @@ _BLOCKPAGES = 128
 MAX_NETWORKS = 64
 MAX_LINKS = LINKS.num_addresses // 2
 
-CONTROL_PROBE = "control"
+CONTROL_PROBE = "control-vp"  # the id sim mode gives it too
 
 Role = Literal["core", "control", "exchange", "router", "probe"]
 

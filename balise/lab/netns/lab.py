@@ -32,6 +32,7 @@ from balise.lab.netns.ispdns import IspDnsSettings
 from balise.lab.netns.pki import Pki, make_pki
 from balise.lab.netns.processes import Processes, ReadyLine, Spec, argv_of
 from balise.lab.netns.site import SiteSettings
+from balise.lab.netns.tomlfile import write_toml
 from balise.lab.scenario import Scenario
 from balise.model.catalog import Catalog
 
@@ -191,10 +192,7 @@ class Lab:
         return Spec(name, ns, argv_of("balise.lab.netns.site", config), ReadyLine())
 
     def _write(self, name: str, settings: msgspec.Struct) -> Path:
-        path = self.run_dir / "config" / f"{_file_name(name)}.toml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(msgspec.toml.encode(settings))
-        return path
+        return write_toml(self.run_dir / "config" / f"{_file_name(name)}.toml", settings)
 
 
 def _file_name(name: str) -> str:

@@ -80,8 +80,13 @@ class Processes:
         entry = self._running.get(name)
         return None if entry is None or entry[1].returncode is not None else entry[1].pid
 
-    def names(self) -> list[str]:
-        return list(self._running)
+    def exited(self) -> dict[str, int]:
+        """The processes that ended without being told to, and their exit status."""
+        return {
+            name: process.returncode
+            for name, (_, process) in self._running.items()
+            if process.returncode is not None
+        }
 
     async def start(self, spec: Spec) -> None:
         if self.pid(spec.name) is not None:

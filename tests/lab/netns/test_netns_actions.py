@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from balise.lab.netns.actions import Censor
-from balise.lab.netns.addressing import AUTHORITATIVE_DNS, BOGON, DOMESTIC_SITE
+from balise.lab.netns.addressing import AUTHORITATIVE_DNS, BOGON, CONTROL_PROBE, DOMESTIC_SITE
 from balise.lab.netns.lab import Lab
 from balise.lab.scenario import (
     Action,
@@ -184,7 +184,7 @@ def other_probe_address(lab: Lab) -> str:
 
 async def test_platform_down_stops_its_servers_for_everyone(lab):
     instagram = address(lab, "instagram")
-    control = lab.plan.probe("control")
+    control = lab.plan.probe(CONTROL_PROBE)
     async with applied(lab, PlatformDown(at_s=0, platforms=("instagram",))):
         assert tcp(control, instagram, 443) == "refused"
         assert tcp(lab.plan.probe("nc-fixed"), instagram, 443) == "refused"

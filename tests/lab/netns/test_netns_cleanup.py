@@ -2,18 +2,19 @@
 `clean_all` sweeps up after a run that was killed outright."""
 
 import asyncio
+import json
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from balise.lab.netns import topology
-from balise.lab.netns.addressing import new_run_id, plan
-from balise.lab.netns.cleanup import clean_all
 from balise.lab.netns.lab import Lab
 from tests.lab.netns.conftest import assert_left_nothing, needs_root
-from tests.lab.netns.peek import netns_list, root_nft_tables, tcp
+from tests.lab.netns.peek import root_nft_tables, tcp
 
 pytestmark = needs_root
+REPO = Path(__file__).resolve().parents[3]
 
 
 async def test_a_failure_inside_leaves_nothing_and_the_next_run_works(scenario, catalog, tmp_path):
@@ -47,22 +48,20 @@ async def test_cancelling_the_run_like_ctrl_c_cleans_up(scenario, catalog, tmp_p
     assert_left_nothing(lab, tables)
 
 
-async def test_clean_all_removes_what_a_killed_run_left(scenario, catalog):
-    bystander = "blzz99-keep"  # not a lab name: "zz99" is no run id
-    subprocess.run(["ip", "netns", "add", bystander], check=True)
-    try:
-        crashed = plan(scenario, catalog, new_run_id())
-        await topology.build(crashed)
-        orphan = subprocess.Popen(
-            ["ip", "netns", "exec", crashed.core, "sleep", "600"], start_new_session=True
-        )
-        removed = clean_all()
-        assert orphan.wait(5) == -9
-        assert f"namespace {crashed.core}" in removed
-        assert f"process {orphan.pid} in {crashed.core}" in removed
-        assert f"directory /etc/netns/{crashed.probe('nc-fixed')}" in removed
-        assert not [ns for ns in netns_list() if ns.startswith(f"bl{crashed.run_id}-")]
-        assert bystander in netns_list()
-        assert clean_all() == []
-    finally:
-        subprocess.run(["ip", "netns", "delete", bystander], check=True)
+def test_clean_all_removes_what_a_killed_run_left():
+    # In a mount namespace of its own (crashed_run.py), so no other lab run is swept.
+    private = ["unshare", "--mount", "--propagation", "private"]
+    done = subprocess.run(
+        [*private, sys.executable, "-m", "tests.lab.netns.crashed_run"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    seen = json.loads(done.stdout)
+    assert seen["status"] == -9
+    assert f"namespace {seen['core']}" in seen["removed"]
+    assert f"process {seen['orphan']} in {seen['core']}" in seen["removed"]
+    assert f"directory /etc/netns/{seen['probe']}" in seen["removed"]
+    assert seen["left"] == ["blzz99-keep"]  # the only namespace that is not the lab's
+    assert seen["again"] == []

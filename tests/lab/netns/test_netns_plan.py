@@ -4,7 +4,7 @@ import ipaddress
 
 import pytest
 
-from balise.lab.netns.addressing import DOCUMENTATION, PlanError, plan
+from balise.lab.netns.addressing import CONTROL_PROBE, DOCUMENTATION, PlanError, plan
 from balise.lab.netns.cleanup import LAB_NAMESPACE
 from balise.lab.scenario import parse
 
@@ -35,7 +35,7 @@ def test_plan_names_namespaces_by_role(scenario, catalog):
     lab_plan = plan(scenario, catalog, "0a1b")
     assert lab_plan.router("fixed-fj") == "bl0a1b-r2"
     assert lab_plan.probe("fj-fixed") == "bl0a1b-p2"
-    assert lab_plan.probe("control") == "bl0a1b-ctl"
+    assert lab_plan.probe(CONTROL_PROBE) == "bl0a1b-ctl"
     assert lab_plan.exchange("NC") == "bl0a1b-x1"  # countries sorted: FJ, NC
     probe = lab_plan.node(lab_plan.probe("nc-fixed"))
     assert probe.uplink is not None

@@ -6,7 +6,12 @@ import json
 import subprocess
 from pathlib import Path
 
-from balise.lab.netns.addressing import AUTHORITATIVE_DNS, DOCUMENTATION, DOMESTIC_SITE
+from balise.lab.netns.addressing import (
+    AUTHORITATIVE_DNS,
+    CONTROL_PROBE,
+    DOCUMENTATION,
+    DOMESTIC_SITE,
+)
 from balise.lab.netns.topology import NETNS_ETC
 from tests.lab.netns.conftest import needs_root
 from tests.lab.netns.peek import http_get, https_get, resolve, tcp
@@ -32,7 +37,7 @@ async def test_each_vantage_point_uses_its_isp_and_reaches_its_own_national_site
         ns = lab.plan.probe(probe)
         assert b"nameserver 192.0.2.6" in (lab_etc(ns) / "resolv.conf").read_bytes()
         assert expected in http_get(ns, str(DOMESTIC_SITE), "national")
-    control = lab.plan.probe("control")
+    control = lab.plan.probe(CONTROL_PROBE)
     assert f"nameserver {AUTHORITATIVE_DNS}" in (lab_etc(control) / "resolv.conf").read_text()
     assert b"International anchor" in http_get(control, str(DOMESTIC_SITE), "national")
     # the system resolver inside a probe namespace is the ISP's: getaddrinfo goes through it
