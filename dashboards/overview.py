@@ -82,7 +82,7 @@ def _events_panel() -> table.Panel:
     panel = (
         table_panel(
             "Events",
-            "What the detector found, ongoing first: what is disrupted, where, how and since "
+            "What the detector found, newest first: what is disrupted, where, how and since "
             "when. Click an event for its evidence. An empty place column means everywhere.",
             [_events_table()],
             sort_by="Since",

@@ -130,3 +130,14 @@ def test_alert_rules_query_open_events_of_each_kind():
             assert len(influx) == 1
             assert re.search(r"\"kind\" = '\w+'", influx[0].model.query)
             assert "\"state\" = 'open'" in influx[0].model.query
+
+
+def test_docs_list_every_dashboard_and_panel(boards):
+    docs = (model.JSON_DIR.parents[1] / "docs" / "dashboards.md").read_text(encoding="utf-8")
+    missing = [
+        f"{board['title']} / {panel['title']}"
+        for board in boards.values()
+        for panel in panels(board)
+        if f"| {panel['title']} |" not in docs
+    ] + [board["uid"] for board in boards.values() if f"`{board['uid']}`" not in docs]
+    assert missing == []
