@@ -32,3 +32,8 @@ def cloud_init() -> str:
 @pytest.fixture(scope="session")
 def systemd_analyze() -> str:
     return debian_tool("systemd-analyze", "systemd")
+
+
+@pytest.fixture(scope="session")
+def shellcheck() -> str:
+    return debian_tool("shellcheck", "shellcheck")
