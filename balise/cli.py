@@ -70,7 +70,9 @@ def _collector_run(args: argparse.Namespace) -> int:
 def _lab_run(args: argparse.Namespace) -> int:
     from balise.lab.runner import run_lab  # noqa: PLC0415 - lazy, see module docstring
 
-    return run_lab(args.mode, args.files, args.json, influx_url=args.influx_url)
+    return run_lab(
+        args.mode, args.files, args.json, influx_url=args.influx_url, keep_sqlite=args.keep_sqlite
+    )
 
 
 def _lab_clean(_: argparse.Namespace) -> int:
@@ -284,6 +286,13 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one subcommand after
     lrun.add_argument("--mode", choices=("sim", "netns"), default="sim")
     lrun.add_argument("--json", type=Path, default=None, metavar="OUT")
     lrun.add_argument("--influx-url", default=None, help="also store results in this InfluxDB")
+    lrun.add_argument(
+        "--keep-sqlite",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="sim mode: keep each scenario's SQLite store in DIR, for balise export",
+    )
     lrun.add_argument("files", nargs="+", type=Path, metavar="FILE")
     lrun.set_defaults(handler=_lab_run)
     lclean = lab.add_parser("clean", help="remove leftovers of a crashed netns run")

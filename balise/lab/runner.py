@@ -31,7 +31,13 @@ def run_lab(
     *,
     influx_url: str | None = None,
     influx_db: str = "balise",
+    keep_sqlite: Path | None = None,
 ) -> int:
+    """`keep_sqlite`: a directory where sim mode keeps each scenario's SQLite store
+    (`<name>.sqlite3`), for `balise export` and the status page."""
+    if keep_sqlite is not None and mode != "sim":
+        print("balise lab: --keep-sqlite is for sim mode only", file=sys.stderr)
+        return 2
     if mode not in MODES:
         print(
             f"balise lab: unknown mode {mode!r}: choose one of {', '.join(MODES)}", file=sys.stderr
@@ -39,7 +45,7 @@ def run_lab(
         return 2
     try:
         loaded = _load_all(files)
-        runs = _run(mode, loaded, influx_url=influx_url, influx_db=influx_db)
+        runs = _run(mode, loaded, influx_url=influx_url, influx_db=influx_db, keep=keep_sqlite)
     except ScenarioError as exc:
         print(f"balise lab: {exc}", file=sys.stderr)
         return 2
@@ -74,12 +80,27 @@ def _load_all(files: Sequence[Path]) -> list[Scenario]:
 
 
 def _run(
-    mode: str, loaded: list[Scenario], *, influx_url: str | None, influx_db: str
+    mode: str,
+    loaded: list[Scenario],
+    *,
+    influx_url: str | None,
+    influx_db: str,
+    keep: Path | None = None,
 ) -> list[tuple[Sequence[Event], float]]:
     if mode == "sim":
         from balise.lab import sim  # noqa: PLC0415 - loads the collector only when needed
 
-        results = [sim.run(s, influx_url=influx_url, influx_db=influx_db) for s in loaded]
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+        results = [
+            sim.run(
+                s,
+                influx_url=influx_url,
+                influx_db=influx_db,
+                sqlite_path=keep / f"{s.name}.sqlite3" if keep is not None else None,
+            )
+            for s in loaded
+        ]
         return [(r.events, r.t0) for r in results]
     if os.geteuid() != 0:
         raise LabEnvironmentError("netns mode needs root (network namespaces, nftables)")

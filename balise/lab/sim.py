@@ -306,6 +306,12 @@ async def run_scenario(
 
 
 def run(
-    scenario: Scenario, *, influx_url: str | None = None, influx_db: str = "balise"
+    scenario: Scenario,
+    *,
+    influx_url: str | None = None,
+    influx_db: str = "balise",
+    sqlite_path: Path | None = None,
 ) -> SimResult:
-    return asyncio.run(run_scenario(scenario, influx_url=influx_url, influx_db=influx_db))
+    return asyncio.run(
+        run_scenario(scenario, influx_url=influx_url, influx_db=influx_db, sqlite_path=sqlite_path)
+    )
