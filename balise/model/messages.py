@@ -1,6 +1,7 @@
 """Wire format v1: the messages probes and collector exchange over MQTT.
 
 See docs/wire-format.md for topics, QoS, retention and the version rules.
+Messages are immutable and hold no cycles: `gc=False`, as in results.py.
 """
 
 from typing import Literal
@@ -19,7 +20,7 @@ class Envelope(msgspec.Struct):
     v: int
 
 
-class ClockInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class ClockInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     """How far the round's wall-clock time can be trusted.
 
     A Pi has no real-time clock: after a reboot without NTP its wall clock may be
@@ -33,7 +34,7 @@ class ClockInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     offset_s: float = 0.0  # a deliberate test offset applied to the wall clock (lab only)
 
 
-class ProbeMeta(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class ProbeMeta(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     country: str  # ISO 3166-1 alpha-2
     region: str = ""
     asn: int = 0
@@ -43,7 +44,7 @@ class ProbeMeta(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     control: bool = False  # a control vantage point outside any censored network
 
 
-class Round(msgspec.Struct, frozen=True, kw_only=True):
+class Round(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One probe round: every target's chain and the anchors, measured together."""
 
     v: int = WIRE_MAJOR
@@ -61,7 +62,7 @@ class Round(msgspec.Struct, frozen=True, kw_only=True):
     sig: str | None = None  # reserved for the probe's signature
 
 
-class Status(msgspec.Struct, frozen=True, kw_only=True):
+class Status(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Retained online/offline status; the offline one is also the Last Will."""
 
     v: int = WIRE_MAJOR
@@ -71,7 +72,7 @@ class Status(msgspec.Struct, frozen=True, kw_only=True):
     version: str = ""
 
 
-class Heartbeat(msgspec.Struct, frozen=True, kw_only=True):
+class Heartbeat(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     v: int = WIRE_MAJOR
     probe: str
     at: float

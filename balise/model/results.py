@@ -3,6 +3,10 @@
 Every result has the same frame: `t0` and `t`, seconds from the start of the
 measurement round (monotonic clock), and `failure`, an OONI failure string or
 `None` on success. Results are immutable once made.
+
+`gc=False`: a result holds only immutable values, so it can never be part of a
+reference cycle; untracked, the collector's many thousands of buffered results
+cost the garbage collector nothing (docs/performance.md).
 """
 
 from typing import Literal
@@ -13,7 +17,7 @@ from balise.model.failures import Failure
 from balise.model.layers import Layer
 
 
-class DnsResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class DnsResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     """One DNS query: a name, one record type, one resolver."""
 
     t0: float
@@ -27,7 +31,7 @@ class DnsResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     bogon: bool = False  # an answer is a private, reserved or loopback address
 
 
-class TcpResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class TcpResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     """One TCP connect to one address."""
 
     t0: float
@@ -39,7 +43,7 @@ class TcpResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     # the independent resolver's answer, to tell DNS tampering from IP blocking
 
 
-class TlsResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class TlsResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     """One TLS handshake. `decoy` is the retry with a harmless SNI after a failure."""
 
     t0: float
@@ -53,7 +57,7 @@ class TlsResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     decoy: "TlsResult | None" = None
 
 
-class HttpResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class HttpResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     """One HTTP GET, over TLS or plain HTTP, following redirects."""
 
     t0: float
@@ -67,7 +71,7 @@ class HttpResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     blockpage: str | None = None  # the hint that matched, when the page looks like a block page
 
 
-class ThroughputResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class ThroughputResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     """A timed download of a sized object."""
 
     t0: float
@@ -78,7 +82,7 @@ class ThroughputResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
     kbps: float | None = None
 
 
-class AnchorResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class AnchorResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     """Reachability of one anchor (gateway, resolver, domestic or international host)."""
 
     t0: float
@@ -91,13 +95,13 @@ class AnchorResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     rtt_ms: float | None = None
 
 
-class Hop(msgspec.Struct, frozen=True, array_like=True):
+class Hop(msgspec.Struct, frozen=True, array_like=True, gc=False):
     ttl: int
     address: str | None
     rtt_ms: float | None
 
 
-class TracerouteResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class TracerouteResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     t0: float
     t: float
     failure: Failure | None = None
@@ -106,7 +110,7 @@ class TracerouteResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
     hops: tuple[Hop, ...] = ()
 
 
-class TargetResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class TargetResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     """One target's chain DNS → TCP → TLS → HTTP in one round.
 
     `failed_layer` is the first layer of the chain that failed, `None` when no
