@@ -11,12 +11,11 @@ from grafana_foundation_sdk.builders import alerting, expr
 from grafana_foundation_sdk.models.alerting import RelativeTimeRange
 
 from balise.model.events import EventKind
-from dashboards.influxql import DATASOURCE_UID, InfluxQL
+from dashboards.influxql import InfluxQL
+from dashboards.names import DATASOURCE_UID, FOLDER_UID
 from dashboards.palette import KINDS
 from dashboards.queries import EVENT_SCOPE_TAGS, group_by
 
-FOLDER_UID: Final = "balise"
-FOLDER_TITLE: Final = "Balise"
 GROUP: Final = "balise-events"
 INTERVAL_S: Final = 60
 # An event's point is at its start: look this far back for events still open.

@@ -8,8 +8,8 @@ from grafana_foundation_sdk.builders.dashboard import Dashboard
 from dashboards import palette
 from dashboards.board import dashboard, event_annotations
 from dashboards.influxql import InfluxQL, datasource
+from dashboards.names import MIN_INTERVAL
 from dashboards.panels import (
-    MIN_INTERVAL,
     cell_colour_by_value,
     cell_colour_text,
     organize,

@@ -13,6 +13,7 @@ from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from dashboards import alerts, event, fleet, model, overview, platforms, provisioning, throttling
+from dashboards.names import FOLDER_TITLE
 
 BOARDS: Final[dict[str, Callable[[], Dashboard]]] = {
     "overview": overview.build,
@@ -35,7 +36,7 @@ def alert_provisioning() -> dict[str, object]:
             {
                 "orgId": 1,
                 "name": alerts.GROUP,
-                "folder": alerts.FOLDER_TITLE,
+                "folder": FOLDER_TITLE,
                 "interval": f"{alerts.INTERVAL_S}s",
                 "rules": [rule.build() for rule in alerts.rules()],
             }

@@ -6,14 +6,13 @@ its extension points: a `Dataquery` variant for panel targets, and an annotation
 """
 
 from dataclasses import dataclass
-from typing import Final, Self, TypeVar
+from typing import Self, TypeVar
 
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.models.dashboard import AnnotationTarget, DataSourceRef
 
-DATASOURCE_UID: Final = "balise-influxdb"
-DATASOURCE_TYPE: Final = "influxdb"
+from dashboards.names import DATASOURCE_TYPE, DATASOURCE_UID
 
 
 def datasource() -> DataSourceRef:

@@ -2,7 +2,6 @@
 answers, reads the InfluxDB data source, has a unit, and groups by at least one round."""
 
 from collections.abc import Sequence
-from typing import Final
 
 from grafana_foundation_sdk.builders import bargauge, stat, statetimeline, table, timeseries
 from grafana_foundation_sdk.builders.common import (
@@ -30,9 +29,7 @@ from grafana_foundation_sdk.models.dashboard import (
 )
 
 from dashboards.influxql import InfluxQL, datasource
-
-# Probes measure about once a minute: a shorter $__interval only makes empty buckets.
-MIN_INTERVAL: Final = "1m"
+from dashboards.names import MIN_INTERVAL
 
 
 def prop(id_: str, value: object) -> DynamicConfigValue:

@@ -6,11 +6,15 @@ Grafana reads at start-up and what `balise dashboards push` uploads cannot drift
 
 from typing import Final
 
-from dashboards.alerts import FOLDER_TITLE, FOLDER_UID
-from dashboards.influxql import DATASOURCE_TYPE, DATASOURCE_UID
-from dashboards.panels import MIN_INTERVAL
+from dashboards.names import (
+    DATASOURCE_NAME,
+    DATASOURCE_TYPE,
+    DATASOURCE_UID,
+    FOLDER_TITLE,
+    FOLDER_UID,
+    MIN_INTERVAL,
+)
 
-DATASOURCE_NAME: Final = "Balise InfluxDB"
 # Where the provider reads the dashboards: copy dashboards/json/*.json there.
 DASHBOARDS_PATH: Final = "/var/lib/grafana/dashboards/balise"
 HEADER: Final = (

@@ -15,8 +15,7 @@ from grafana_client.api import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException
 
 from dashboards import model
-from dashboards.alerts import FOLDER_TITLE, FOLDER_UID
-from dashboards.influxql import DATASOURCE_UID
+from dashboards.names import DATASOURCE_UID, FOLDER_TITLE, FOLDER_UID
 from dashboards.provisioning import datasource
 
 NOT_FOUND: Final = 404

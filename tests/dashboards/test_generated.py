@@ -2,11 +2,13 @@
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
 from dashboards import generate, model
-from dashboards.influxql import DATASOURCE_UID
+from dashboards.names import DATASOURCE_UID
 
 FILTERS = {"country", "region", "asn", "access", "platform"}
 
@@ -141,3 +143,11 @@ def test_docs_list_every_dashboard_and_panel(boards):
         if f"| {panel['title']} |" not in docs
     ] + [board["uid"] for board in boards.values() if f"`{board['uid']}`" not in docs]
     assert missing == []
+
+
+def test_check_and_push_do_not_need_the_generator_sdk():
+    code = (
+        "import sys, dashboards.command, dashboards.check, dashboards.push; "
+        "sys.exit('grafana_foundation_sdk' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
