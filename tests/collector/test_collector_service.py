@@ -197,6 +197,9 @@ class ScriptedDetector:
     def events(self) -> list[Event]:
         return list(self.reported)
 
+    def snapshot(self) -> bytes:
+        return msgspec.json.encode(self.reported)
+
 
 @pytest.fixture
 async def webhook_server():
