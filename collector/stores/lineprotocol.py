@@ -19,7 +19,7 @@ from balise.model.messages import Heartbeat, Round, Status
 from balise.model.results import TargetResult
 from collector import eventtext
 from collector.received import Received
-from collector.stores.summary import chain_ok, duration_ms, first_ms, http_status
+from collector.stores.summary import chain_ok, duration_ms, http_status
 from collector.timestamps import Placement, placed_without_history, storage_time
 
 # InfluxDB 1.x calls the unit "u", 2.x "us".
@@ -61,11 +61,12 @@ def round_lines(round_: Round, received_at: float, placement: Placement | None =
         network=meta.network,
     )
     ts = _us(placed.at)
-    common: dict[str, FieldValue] = {
-        "seq": round_.seq,
-        "late": round_.late,
-        "clock_suspect": not placed.wall_clock,
-    }
+    # What every point of the round ends with: the round's own fields and the timestamp.
+    tail = (
+        ","
+        + fields(seq=round_.seq, late=round_.late, clock_suspect=not placed.wall_clock)
+        + f" {ts}"
+    )
     out = [
         f"round{probe_tags} "
         + fields(
@@ -75,16 +76,14 @@ def round_lines(round_: Round, received_at: float, placement: Placement | None =
             clock_synced=round_.clock.synced,
             started=round_.started,
             received=received_at,
-            **common,
         )
-        + f" {ts}"
+        + tail
     ]
     for result in round_.targets:
-        target_tags = probe_tags + tags(target=result.target)
-        layer = result.failed_layer.value if result.failed_layer else None
-        out.append(
-            f"target{target_tags}{tags(failed_layer=layer)} {_target_fields(result, common)} {ts}"
-        )
+        target_tags = probe_tags + _tag("target", result.target)
+        layer = result.failed_layer
+        layer_tag = f",failed_layer={layer.value}" if layer is not None else ""  # plain words
+        out.append(f"target{target_tags}{layer_tag} {_target_fields(result)}{tail}")
         if (tp := result.throughput) is not None:
             out.append(
                 f"throughput{target_tags} "
@@ -94,36 +93,39 @@ def round_lines(round_: Round, received_at: float, placement: Placement | None =
                     kbps=tp.kbps,
                     bytes=tp.bytes,
                     duration_ms=duration_ms(tp.t0, tp.t),
-                    **common,
                 )
-                + f" {ts}"
+                + tail
             )
     for anchor in round_.anchors:
         anchor_tags = tags(anchor=anchor.anchor, role=anchor.role, method=anchor.method)
         out.append(
             f"anchor{probe_tags}{anchor_tags} "
-            + fields(
-                ok=anchor.failure is None, failure=anchor.failure, rtt_ms=anchor.rtt_ms, **common
-            )
-            + f" {ts}"
+            + fields(ok=anchor.failure is None, failure=anchor.failure, rtt_ms=anchor.rtt_ms)
+            + tail
         )
     return out
 
 
-def _target_fields(result: TargetResult, common: dict[str, FieldValue]) -> str:
-    return fields(
-        ok=chain_ok(result),
-        failure=result.failure,
-        truncated=result.truncated,
-        dns_ms=first_ms(result.dns),
-        tcp_ms=first_ms(result.tcp),
-        tls_ms=first_ms(result.tls),
-        http_ms=first_ms(result.http),
-        http_status=http_status(result),
-        dns_bogon=any(d.bogon for d in result.dns),
-        blockpage=any(h.blockpage for h in result.http),
-        **common,
-    )
+def _target_fields(result: TargetResult) -> str:
+    """The `target` point's fields, as `fields` would write them, without its generality:
+    this runs once per result, the collector's hottest path (docs/performance.md)."""
+    parts = ["ok=true" if chain_ok(result) else "ok=false"]
+    if result.failure is not None:
+        parts.append(f'failure="{result.failure.translate(_STRING_ESCAPES)}"')
+    parts.append("truncated=true" if result.truncated else "truncated=false")
+    for name, steps in (
+        ("dns_ms", result.dns),
+        ("tcp_ms", result.tcp),
+        ("tls_ms", result.tls),
+        ("http_ms", result.http),
+    ):
+        if steps and (ms := _float(duration_ms(steps[0].t0, steps[0].t))) is not None:
+            parts.append(f"{name}={ms}")
+    if (status := http_status(result)) is not None:
+        parts.append(f"http_status={status}i")
+    parts.append("dns_bogon=true" if any(d.bogon for d in result.dns) else "dns_bogon=false")
+    parts.append("blockpage=true" if any(h.blockpage for h in result.http) else "blockpage=false")
+    return ",".join(parts)
 
 
 def status_line(status: Status, received_at: float) -> str:
@@ -181,14 +183,15 @@ def event_line(event: Event) -> str:
 
 def tags(**pairs: str | None) -> str:
     """`,k=v` for each pair with a value, escaped; an empty or None value is left out."""
-    out = ""
-    for key, value in pairs.items():
-        if value:
-            # A trailing backslash would escape the separator after it: InfluxDB cannot take it.
-            escaped = value.translate(_TAG_ESCAPES).rstrip("\\")
-            if escaped:
-                out += f",{key}={escaped}"
-    return out
+    return "".join(_tag(key, value) for key, value in pairs.items())
+
+
+def _tag(key: str, value: str | None) -> str:
+    if not value:
+        return ""
+    # A trailing backslash would escape the separator after it: InfluxDB cannot take it.
+    escaped = value.translate(_TAG_ESCAPES).rstrip("\\")
+    return f",{key}={escaped}" if escaped else ""
 
 
 def fields(**pairs: FieldValue) -> str:
@@ -208,8 +211,12 @@ def field_value(value: FieldValue) -> str | None:
     if isinstance(value, int):
         return f"{value}i"
     if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else None
+        return _float(value)
     return '"' + value.translate(_STRING_ESCAPES) + '"'
+
+
+def _float(value: float) -> str | None:
+    return repr(value) if math.isfinite(value) else None
 
 
 def _us(t: float) -> int:
