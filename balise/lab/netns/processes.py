@@ -93,14 +93,22 @@ class Processes:
             raise LabError(f"{spec.name} is already running")
         log_path = self.log_dir / f"{re.sub(r'[^A-Za-z0-9_.-]', '-', spec.name)}.log"
         with log_path.open("ab") as log:
-            process = await asyncio.create_subprocess_exec(
-                *in_ns(spec.ns, *spec.argv),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE if isinstance(spec.ready, ReadyLine) else log,
-                stderr=log,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
+            spawn = asyncio.ensure_future(
+                asyncio.create_subprocess_exec(
+                    *in_ns(spec.ns, *spec.argv),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE if isinstance(spec.ready, ReadyLine) else log,
+                    stderr=log,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
+                )
             )
+            try:
+                process = await asyncio.shield(spawn)
+            except asyncio.CancelledError:
+                # Cancelled while forking: the process may exist, so own it and stop it.
+                self._running[spec.name] = (spec, await spawn)
+                raise
         self._running[spec.name] = (spec, process)
         try:
             async with asyncio.timeout(READY_TIMEOUT_S):

@@ -40,6 +40,7 @@ from collector.settings import CollectorSettings
 
 TOOLS = ("ip", "nft", "tc", "sysctl", "mosquitto")
 _STATE_WAIT_S = 10.0
+_START_BUDGET_S = 120.0  # namespaces, servers, broker, collector and probes up
 
 
 def run_netns(
@@ -96,31 +97,30 @@ def _run_one(
 class _Fleet:
     """Writes each probe's settings and gives the command that runs it."""
 
-    scenario: Scenario
+    lab: Lab
     scale: TimeScale
-    run_dir: Path
     catalog: Path
 
     def argv(self, probe_id: str, clock_offset_s: float) -> list[str]:
         settings = configs.probe_settings(
             probe_id,
             self._network(probe_id),
-            round_s=self.scenario.round_s,
+            round_s=self.lab.scenario.round_s,
             scale=self.scale,
             clock_offset_s=clock_offset_s,
             catalog=self.catalog,
-            ca_file=self.run_dir / "pki" / "ca.pem",
-            state_dir=self.run_dir / "probes" / probe_id,
+            ca_file=self.lab.pki.ca_file,
+            state_dir=self.lab.run_dir / "probes" / probe_id,
         )
-        path = self.run_dir / "config" / f"probe-{probe_id}-{clock_offset_s:g}.toml"
+        path = self.lab.run_dir / "config" / f"probe-{probe_id}-{clock_offset_s:g}.toml"
         write_toml(path, settings)
         return [sys.executable, "-m", "balise.cli", "probe", "run", "--config", str(path)]
 
     def _network(self, probe_id: str) -> Network:
         if probe_id == CONTROL_PROBE:
             return configs.CONTROL_NETWORK
-        spec = next(p for p in self.scenario.probe if p.id == probe_id)
-        return self.scenario.network_of(spec)
+        scenario = self.lab.scenario
+        return scenario.network_of(next(p for p in scenario.probe if p.id == probe_id))
 
 
 async def run_scenario(
@@ -130,10 +130,10 @@ async def run_scenario(
     influx_url: str | None = None,
     influx_db: str = "balise",
 ) -> tuple[list[Event], float]:
+    """One scenario in its own lab; its events in scenario time, and its start t0."""
     scale = TimeScale.for_round(scenario.round_s)
     catalog = configs.lab_catalog(load_toml(BUILTIN_CATALOG, Catalog))
     catalog_path = write_toml(run_dir / "catalog.toml", catalog)
-    fleet = _Fleet(scenario, scale, run_dir, catalog_path)
     collector = configs.collector_settings(
         round_s=scenario.round_s,
         scale=scale,
@@ -141,41 +141,46 @@ async def run_scenario(
         state_dir=run_dir / "collector",
         influx_db=influx_db if influx_url else None,
     )
-    lab = Lab(scenario, catalog=catalog, run_dir=run_dir, probe_launcher=fleet.argv)
-    async with lab, contextlib.AsyncExitStack() as stack:
-        core = lab.plan.core
-        if influx_url:
-            target = urlsplit(influx_url)
-            await stack.enter_async_context(
-                Relay(
-                    core,
-                    ("127.0.0.1", configs.INFLUX_RELAY_PORT),
-                    (target.hostname or "127.0.0.1", target.port or 8086),
-                )
+    lab = Lab(scenario, catalog=catalog, run_dir=run_dir)
+    lab.probe_launcher = _Fleet(lab, scale, catalog_path).argv
+    budget = _START_BUDGET_S + scale.real(scenario.duration_s) + _STATE_WAIT_S
+    try:
+        async with asyncio.timeout(budget), lab, contextlib.AsyncExitStack() as stack:
+            if influx_url:
+                await stack.enter_async_context(_influx_relay(lab.plan.core, influx_url))
+            await _start_services(lab, collector)
+            t0, start = time.time(), asyncio.get_running_loop().time()
+            schedule = timeline.steps(scenario)
+            await timeline.play(
+                scenario.action, schedule, Censor(lab), start=start, scale=scale.factor
             )
-        await lab.processes.start(_mosquitto(core, run_dir))
-        config = write_toml(run_dir / "config" / "collector.toml", collector)
-        collector_argv = (sys.executable, "-m", "balise.cli", "collector", "run", "--config")
-        http_host, http_port = collector.http.address()
-        await lab.processes.start(
-            Spec("collector", core, (*collector_argv, str(config)), ReadyPort(http_host, http_port))
-        )
-        async with asyncio.TaskGroup() as group:
-            for probe in lab.plan.probes:
-                group.create_task(lab.start_probe(probe), name=f"start:{probe}")
-        t0, start = time.time(), asyncio.get_running_loop().time()
-        await timeline.play(
-            scenario.action,
-            timeline.steps(scenario),
-            Censor(lab),
-            start=start,
-            scale=scale.factor,
-        )
-        await asyncio.sleep(
-            max(0.0, start + scale.real(scenario.duration_s) - asyncio.get_running_loop().time())
-        )
-        events = await _final_events(lab, collector, after=time.time())
+            end = start + scale.real(scenario.duration_s)
+            await asyncio.sleep(max(0.0, end - asyncio.get_running_loop().time()))
+            events = await _final_events(lab, collector, after=time.time())
+    except TimeoutError:
+        raise LabError(f"the run took longer than {budget:.0f}s") from None
     return [scale.event_in_scenario_time(e, t0) for e in events], t0
+
+
+async def _start_services(lab: Lab, collector: CollectorSettings) -> None:
+    """Mosquitto and the collector in the Internet, then every probe at once."""
+    core = lab.plan.core
+    await lab.processes.start(_mosquitto(core, lab.run_dir))
+    config = write_toml(lab.run_dir / "config" / "collector.toml", collector)
+    argv = (sys.executable, "-m", "balise.cli", "collector", "run", "--config", str(config))
+    await lab.processes.start(Spec("collector", core, argv, ReadyPort(*collector.http.address())))
+    async with asyncio.TaskGroup() as group:
+        for probe in lab.plan.probes:
+            group.create_task(lab.start_probe(probe), name=f"start:{probe}")
+
+
+def _influx_relay(core: str, influx_url: str) -> Relay:
+    target = urlsplit(influx_url)
+    return Relay(
+        core,
+        ("127.0.0.1", configs.INFLUX_RELAY_PORT),
+        (target.hostname or "127.0.0.1", target.port or 8086),
+    )
 
 
 def _mosquitto(ns: str, run_dir: Path) -> Spec:

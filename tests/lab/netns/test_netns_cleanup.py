@@ -65,3 +65,12 @@ def test_clean_all_removes_what_a_killed_run_left():
     assert f"directory /etc/netns/{seen['probe']}" in seen["removed"]
     assert seen["left"] == ["blzz99-keep"]  # the only namespace that is not the lab's
     assert seen["again"] == []
+
+
+async def test_a_timeout_while_the_servers_start_leaves_nothing(scenario, catalog, tmp_path):
+    tables = root_nft_tables()
+    lab = Lab(scenario, catalog=catalog, run_dir=tmp_path / "run")
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.6), lab:  # the servers take longer than that to start
+            pytest.fail("the lab came up too fast to test a timeout during its start")
+    assert_left_nothing(lab, tables)
