@@ -62,6 +62,7 @@ def add_routes(
     app.router.add_get("/api/probes", probes)
     app.router.add_get("/api/measurements", measurements)
     app.router.add_get("/api/ooni", ooni)
+    app.router.add_get("/api/ooni/summary", ooni_summary)
     app.router.add_get("/api/catalog", catalog_json)
     app.router.add_get("/api/openapi.json", openapi)
 
@@ -228,6 +229,12 @@ async def ooni(request: web.Request) -> web.Response:
     return web.json_response(
         {"measurements": page, "next": encode_cursor(cursor) if cursor else None}
     )
+
+
+async def ooni_summary(request: web.Request) -> web.Response:
+    _params(request, ())
+    imported = request.app.get(IMPORTED)
+    return web.json_response({"summary": await imported.summary() if imported else []})
 
 
 async def catalog_json(request: web.Request) -> web.Response:

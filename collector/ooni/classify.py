@@ -22,6 +22,7 @@ import binascii
 import datetime as dt
 import hashlib
 import ipaddress
+import json
 from typing import Literal, get_args
 from urllib.parse import urljoin, urlsplit
 
@@ -49,7 +50,7 @@ TEST_TARGETS = {
 
 
 class Classified(msgspec.Struct, frozen=True, kw_only=True):
-    uid: str  # OONI's measurement_uid, else a digest of report, input and time
+    uid: str  # OONI's measurement_uid, else a digest of the measurement (digest_of)
     source: str = "ooni"
     time: float
     country: str
@@ -286,7 +287,15 @@ def target_of(m: ooni.Measurement, catalog: Catalog) -> str:
     return host or test or "unknown"
 
 
-def classify(m: ooni.Measurement, catalog: Catalog) -> Classified:
+def digest_of(data: bytes) -> str:
+    """A measurement's identity when OONI gave it no `measurement_uid`: a digest of its
+    canonical JSON, so the same measurement imported twice, however formatted, is one row."""
+    canonical = json.dumps(json.loads(data), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def classify(m: ooni.Measurement, catalog: Catalog, *, digest: str) -> Classified:
+    """`digest`: digest_of() the measurement's bytes, its uid when OONI gave none."""
     keys = m.test_keys or ooni.TestKeys()
     dns = tuple(d for d in map(_dns, keys.queries or ()) if d is not None)
     target = target_of(m, catalog)
@@ -304,12 +313,7 @@ def classify(m: ooni.Measurement, catalog: Catalog) -> Classified:
     verdict, reason = _verdict(test_name, result, keys)
     ooni_blocking = keys.blocking if keys.blocking is not None else keys.signal_backend_status
     time = _time(m.measurement_start_time)
-    uid = (
-        m.measurement_uid
-        or hashlib.sha256(
-            f"{m.report_id}|{m.input}|{m.measurement_start_time}|{test_name}".encode()
-        ).hexdigest()[:32]
-    )
+    uid = m.measurement_uid or digest
     return Classified(
         uid=uid,
         time=time,

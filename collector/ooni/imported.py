@@ -55,3 +55,12 @@ class ImportedSource:
         last = records[-1] if len(rows) > limit else None
         cursor = KeyCursor(time=last.time, key=last.uid) if last else None
         return [msgspec.to_builtins(c) for c in records], cursor
+
+    async def summary(self) -> list[dict[str, Any]]:
+        """How many imported measurements per country, network, target and verdict."""
+        rows = await self.store.select(
+            "SELECT country, asn, target, verdict, count(*), max(time) FROM imported"
+            " GROUP BY country, asn, target, verdict ORDER BY country, asn, target, verdict"
+        )
+        keys = ("country", "asn", "target", "verdict", "count", "last")
+        return [dict(zip(keys, r, strict=True)) for r in rows]

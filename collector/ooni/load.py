@@ -13,7 +13,7 @@ from pathlib import Path
 
 from balise.model.catalog import Catalog
 from collector.ooni import format as ooni
-from collector.ooni.classify import Classified, classify
+from collector.ooni.classify import Classified, classify, digest_of
 from collector.ooni.imported import ImportedSource
 from collector.stores.sqlite import SqliteStore
 
@@ -52,7 +52,7 @@ def read(paths: list[Path], catalog: Catalog, report: ImportReport) -> Iterator[
             for where, data in documents(path):
                 report.read += 1
                 try:
-                    yield classify(ooni.decode(data), catalog)
+                    yield classify(ooni.decode(data), catalog, digest=digest_of(data))
                 except ooni.OoniFormatError as exc:
                     report.malformed.append(f"{where}: {exc}")
         except (OSError, ValueError) as exc:

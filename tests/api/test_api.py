@@ -138,7 +138,7 @@ async def test_openapi_document_is_served(api_server):
     assert status == 200
     assert body["openapi"].startswith("3.")
     routes = {"/api/events", "/api/timeline", "/api/probes", "/api/measurements", "/api/ooni",
-              "/api/catalog", "/api/status", "/api/openapi.json"}  # fmt: skip
+              "/api/ooni/summary", "/api/catalog", "/api/status", "/api/openapi.json"}  # fmt: skip
     assert set(body["paths"]) == routes
     json.dumps(body)
 
@@ -147,3 +147,32 @@ async def test_probe_meta_keeps_defaults(api_server):
     status, body = await get(api_server, "/api/probes", country="NC", access="fixed")
     assert status == 200
     assert {p["probe"] for p in body["probes"]} == {"nc-fixed-1", "nc-fixed-2"}
+
+
+async def test_ooni_imports_are_served(shared_dir, tmp_path):
+    from balise.config import load_toml  # noqa: PLC0415
+    from balise.model.catalog import BUILTIN_CATALOG, Catalog  # noqa: PLC0415
+    from collector.ooni.load import import_files  # noqa: PLC0415
+    from tests.support.api_server import ApiServer  # noqa: PLC0415
+
+    store = tmp_path / "collector.sqlite3"
+    samples = sorted((shared_dir / "ooni-samples").glob("*.json"))
+    await import_files(samples, load_toml(BUILTIN_CATALOG, Catalog), store)
+    with ApiServer(store) as server:
+        status, body = await get(server, "/api/ooni", country="IR")
+        assert status == 200
+        (iran,) = body["measurements"]
+        assert (iran["target"], iran["verdict"]) == ("facebook", "blocking")
+        assert iran["result"]["failed_layer"] == "dns"
+        seen, cursor = [], None
+        while True:
+            params = {"limit": "2"} | ({"cursor": cursor} if cursor else {})
+            _, page = await get(server, "/api/ooni", **params)
+            seen += page["measurements"]
+            if (cursor := page["next"]) is None:
+                break
+        assert len(seen) == len(samples)
+        _, summary = await get(server, "/api/ooni/summary")
+        verdicts = {(r["country"], r["target"]): r["verdict"] for r in summary["summary"]}
+        assert verdicts[("AM", "signal")] == "known_bug"
+        assert verdicts[("ID", "archive.org")] == "blocking"

@@ -18,7 +18,7 @@ from collector.exports.query import Query, parse_query
 from collector.exports.run import FORMATS
 from collector.exports.source import StoreSource
 from collector.ooni import format as ooni_format
-from collector.ooni.classify import classify
+from collector.ooni.classify import classify, digest_of
 from collector.stores.sqlite import SqliteStore
 
 
@@ -261,7 +261,7 @@ def test_ooni_jsonl_reads_back_into_the_same_outcome(sqlite_file, tmp_path, caps
         assert doc["data_format_version"] == "0.2.0"
         assert doc["probe_cc"] == "NC"
         assert doc["test_keys"]["queries"][0]["hostname"]
-        back = classify(ooni_format.decode(line), catalog).result
+        back = classify(ooni_format.decode(line), catalog, digest=digest_of(line)).result
         assert (back.failed_layer, back.failure) == (
             original.result.failed_layer,
             original.result.failure,

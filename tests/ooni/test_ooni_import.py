@@ -10,7 +10,7 @@ from balise.cli import main
 from balise.config import load_toml
 from balise.model.catalog import BUILTIN_CATALOG, Catalog
 from collector.ooni import format as ooni_format
-from collector.ooni.classify import Classified, classify
+from collector.ooni.classify import Classified, classify, digest_of
 from collector.ooni.known_bugs import KNOWN_BUGS
 
 IRAN = "web_connectivity_ir_fp.json"
@@ -25,7 +25,8 @@ def samples(shared_dir):
 
 def classified(samples, name) -> Classified:
     catalog = load_toml(BUILTIN_CATALOG, Catalog)
-    return classify(ooni_format.decode((samples / name).read_bytes()), catalog)
+    data = (samples / name).read_bytes()
+    return classify(ooni_format.decode(data), catalog, digest=digest_of(data))
 
 
 def test_iran_is_dns_blocking(samples):
@@ -67,7 +68,8 @@ def test_known_bug_rule_is_narrow(samples):
     doc = json.loads((samples / SIGNAL).read_bytes())
     doc["test_name"] = "web_connectivity"
     catalog = load_toml(BUILTIN_CATALOG, Catalog)
-    c = classify(ooni_format.decode(json.dumps(doc).encode()), catalog)
+    data = json.dumps(doc).encode()
+    c = classify(ooni_format.decode(data), catalog, digest=digest_of(data))
     assert c.verdict == "blocking"
 
 

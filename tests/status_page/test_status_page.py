@@ -31,6 +31,13 @@ async def test_status_page_in_a_browser(page_server, tmp_path):
         assert "MM" in countries
         assert "normal" in countries
         assert await browser.evaluate("document.documentElement.lang") == "en"
+        ooni = await browser.evaluate(
+            "document.getElementById('ooni-section').hidden ? null"
+            " : document.getElementById('ooni').innerText"
+        )
+        if page_server.ooni_imported:  # the shared samples are there: they are shown
+            assert "IR\tAS197207\tfacebook\tblocking" in ooni
+            assert "AM\tAS44395\tsignal\tknown probe bug" in ooni
         shot = await browser.screenshot()
         if keep := os.environ.get("BALISE_SCREENSHOT"):  # to look at the page by eye
             Path(keep).write_bytes(shot)  # noqa: ASYNC240 - a debugging aid
