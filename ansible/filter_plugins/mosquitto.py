@@ -1,25 +1,33 @@
-"""`mosquitto_hash`: a Mosquitto 2 password file entry (PBKDF2-SHA512, `$7$`), computed
-here so templating the password file is idempotent (mosquitto_passwd salts at random)."""
+"""Mosquitto's password file and ACL from the inventory's fleet, made by the same code as
+`balise fleet` (collector.broker_auth), so both ways of running a fleet agree.
 
-import base64
+`mosquitto_hash(password, user)`: a `$7$` (PBKDF2-SHA512) hash whose salt is derived
+from user and password instead of drawn at random, so templating the file is idempotent.
+`mosquitto_acl(probe_ids, collector_user)`: the ACL.
+"""
+
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
-ITERATIONS = 101  # mosquitto_passwd's own default
+from collector.broker_auth import acl, password_hash
+
 SALT_BYTES = 12
 
 
 def mosquitto_hash(password: str, username: str) -> str:
-    # The salt is derived from user and password instead of drawn at random: the same
-    # credentials give the same line, so a second run changes nothing, and two users
-    # never share a salt. A new password gives a new salt.
+    # The same credentials give the same line, so a second run changes nothing; two users
+    # never share a salt, and a new password gets a new one.
     seed = f"balise-mosquitto\0{username}\0{password}".encode()
-    salt = hashlib.sha256(seed).digest()[:SALT_BYTES]
-    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, ITERATIONS)
-    encoded = [base64.b64encode(part).decode() for part in (salt, digest)]
-    return f"$7${ITERATIONS}${encoded[0]}${encoded[1]}"
+    return password_hash(password, salt=hashlib.sha256(seed).digest()[:SALT_BYTES])
+
+
+def mosquitto_acl(probe_ids: Iterable[str], collector_user: str) -> str:
+    # The generator's own comment points at `balise fleet`; the template says who wrote it.
+    text = acl(collector_user, probe_ids)
+    return "\n".join(line for line in text.splitlines() if not line.startswith("#")).strip()
 
 
 class FilterModule:
-    def filters(self) -> dict[str, Callable[[str, str], str]]:
-        return {"mosquitto_hash": mosquitto_hash}
+    def filters(self) -> dict[str, Callable[..., Any]]:
+        return {"mosquitto_hash": mosquitto_hash, "mosquitto_acl": mosquitto_acl}
