@@ -26,6 +26,7 @@ PROBES = [
         "lte": {"apn": "internet", "pin": "1234"},
         "readonly_root": True,
         "round_s": 120,
+        "measure": {"icmp": False, "dns_timeout_s": 2.5, "decoy_sni": "example.net"},
     },
     {"id": "gone-01", "location": {"country": "NC"}, "revoked": True},
 ]
@@ -122,6 +123,9 @@ def test_the_probe_settings_inside_decode_with_the_probes_loader(rendered, tmp_p
     assert (wifi.location.asn, wifi.location.network, wifi.round_s) == (18200, "OPT", 60.0)
     lte = probe_settings.load(tmp_path / "lte-01.toml")
     assert (lte.location.access.value, lte.round_s) == ("mobile", 120.0)
+    assert (lte.measure.icmp, lte.measure.dns_timeout_s) == (False, 2.5)
+    assert lte.measure.decoy_sni == "example.net"
+    assert wifi.measure == probe_settings.MeasureSettings()
 
 
 def test_the_password_is_the_one_the_broker_gets(rendered):

@@ -43,7 +43,9 @@ PROBE = "deploy-e2e"
 OTHER = "deploy-other"
 REVOKED = "deploy-gone"
 COLLECTOR_USER = "balise-collector"
-SERVICES = ("balise-collector", "influxdb", "mosquitto")
+SERVICES = ("balise-probe", "balise-collector", "influxdb", "mosquitto")
+# probes.yml installs a probe on this same host: its state stays apart from the collector's.
+PROBE_STATE = "/var/lib/balise-deploy-test-probe"
 FALLBACK_PIDS = Path("/run/balise-daemons")
 
 
@@ -85,7 +87,19 @@ def write_inventory(workdir: Path) -> Deployment:
     server_vars = {
         "balise_probes": [
             {"id": PROBE, "location": {"country": "NC", "region": "Test"}},
-            {"id": OTHER, "location": {"country": "NC"}},
+            {
+                "id": OTHER,
+                "location": {"country": "NC"},
+                "round_s": 3,
+                # Nothing leaves the machine: DNS goes to a loopback port nobody answers.
+                "measure": {
+                    "system_resolver": f"udp:127.0.0.1:{ports['dns']}",
+                    "icmp": False,
+                    "traceroute": False,
+                    "dns_timeout_s": 1,
+                    "round_deadline_s": 5,
+                },
+            },
             {"id": REVOKED, "location": {"country": "NC"}, "revoked": True},
         ],
         "balise_credentials_dir": str(workdir / "credentials"),
@@ -99,14 +113,18 @@ def write_inventory(workdir: Path) -> Deployment:
         "influxdb_rpc_bind": f"127.0.0.1:{ports['rpc']}",
         "collector_http_listen": f"127.0.0.1:{ports['http']}",
         "collector_catalog_src": str(catalog),
+        # probes.yml
+        "balise_broker_url": f"mqtts://127.0.0.1:{ports['mqtts']}",
+        "balise_broker_ca": str(workdir / "ca.pem"),
+        "probe_catalog_src": str(catalog),
     }
     host = {"ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3"}
     inventory = workdir / "hosts.yml"
-    inventory.write_text(
-        json.dumps(
-            {"all": {"children": {"server": {"hosts": {"localhost": host}}}, "vars": server_vars}}
-        )
-    )
+    groups = {
+        "server": {"hosts": {"localhost": host}},
+        "probes": {"hosts": {"localhost": {**host, "balise_probe_id": OTHER}}},
+    }
+    inventory.write_text(json.dumps({"all": {"children": groups, "vars": server_vars}}))
     first = run_playbook("site.yml", inventory, workdir / "first-run.log", "--skip-tags", "grafana")
     wheels = sorted((workdir / "wheel").glob("balise-*.whl"))
     return Deployment(
@@ -374,3 +392,53 @@ def test_nothing_listens_beyond_loopback(deployed):
         local = line.split()[3]
         if local.rpartition(":")[2] in ours:
             assert local.startswith(("127.0.0.1:", "[::1]:")), line
+
+
+def rounds_since(deployed: Deployment, probe: str, since_ms: int) -> int:
+    influx = InfluxDB(port=deployed.influx_port, workdir=deployed.workdir)
+    where = f"probe = '{probe}' AND time >= {since_ms}ms"
+    series = influx.query("balise", f"SELECT count(seq) FROM round WHERE {where}")  # noqa: S608 - constants and a number
+    return int(series[0]["values"][0][1]) if series else 0
+
+
+def wait_for_rounds(deployed: Deployment, probe: str, since_ms: int) -> None:
+    deadline = time.monotonic() + 60
+    while rounds_since(deployed, probe, since_ms) == 0:
+        assert time.monotonic() < deadline, f"no round of {probe} reached InfluxDB"
+        time.sleep(1)
+
+
+def run_probes_playbook(deployed: Deployment, log: str, *extra: str) -> Run:
+    pinned = ["-e", f"balise_wheel={deployed.wheel}", "-e", f"balise_state_dir={PROBE_STATE}"]
+    run = run_playbook("probes.yml", deployed.inventory, deployed.workdir / log, *pinned, *extra)
+    assert run.returncode == 0, run.output[-4000:]
+    return run
+
+
+def test_probes_playbook_installs_a_probe_that_enrolls_and_publishes(deployed):
+    since_ms = int(time.time() * 1000)
+    run = run_probes_playbook(deployed, "probes-run.log")
+    assert run.recap().failed == 0
+    assert f"probe:        {OTHER}" in run.output
+    assert "enrollment:" in run.output
+    wait_for_rounds(deployed, OTHER, since_ms)
+
+
+def test_probes_playbook_rotates_a_probes_password(deployed):
+    old = deployed.password(OTHER)
+    run_probes_playbook(deployed, "rotate-run.log", "-e", f"balise_rotate={OTHER}")
+    new = deployed.password(OTHER)
+    assert new != old
+    assert Path("/etc/balise/mqtt-password").read_text().strip() == new
+
+    async def connects(password: str) -> bool:
+        try:
+            async with probe_client(deployed, OTHER, password):
+                return True
+        except aiomqtt.MqttError:
+            return False
+
+    assert not asyncio.run(connects(old))
+    assert asyncio.run(connects(new))
+    # The restarted probe logs in with the new password and goes on publishing.
+    wait_for_rounds(deployed, OTHER, int(time.time() * 1000))
