@@ -118,18 +118,21 @@ def test_shellcheck_finds_nothing(script, shellcheck):
 
 
 def test_the_data_partition_is_appended_as_a_labelled_ext4(tmp_path):
-    for tool in ("sfdisk", "mkfs.ext4", "blkid"):
-        if not shutil.which(tool, path="/usr/sbin:/usr/bin:/sbin"):
-            pytest.skip(f"{tool} is missing (util-linux, e2fsprogs)")
+    tools = {
+        tool: shutil.which(tool, path="/usr/sbin:/usr/bin:/sbin") for tool in ("sfdisk", "blkid")
+    }
+    if not all(tools.values()) or not shutil.which("mkfs.ext4", path="/usr/sbin:/sbin"):
+        pytest.skip("sfdisk, blkid or mkfs.ext4 is missing (util-linux, e2fsprogs)")
+    sfdisk, blkid = str(tools["sfdisk"]), str(tools["blkid"])
     image = tmp_path / "raspios.img"
     with image.open("wb") as f:
         f.truncate(64 * 1024 * 1024)
     layout = "start=16384, size=32768, type=c\nstart=49152, size=65536, type=83\n"
-    subprocess.run(["sfdisk", "--quiet", str(image)], input=layout, text=True, check=True)
+    subprocess.run([sfdisk, "--quiet", str(image)], input=layout, text=True, check=True)
     subprocess.run([str(FIRMWARE / "scripts/add-data-partition"), str(image), "40M"], check=True)
 
     dump = subprocess.run(
-        ["sfdisk", "--json", str(image)], capture_output=True, text=True, check=True
+        [sfdisk, "--json", str(image)], capture_output=True, text=True, check=True
     ).stdout
     partitions = json.loads(dump)["partitiontable"]["partitions"]
     assert len(partitions) == 3
@@ -138,7 +141,7 @@ def test_the_data_partition_is_appended_as_a_labelled_ext4(tmp_path):
     assert data["start"] >= partitions[1]["start"] + partitions[1]["size"]
     assert data["size"] * 512 == 40 * 1024 * 1024
     probe = subprocess.run(
-        ["blkid", "-p", "-O", str(data["start"] * 512), "-o", "export", str(image)],
+        [blkid, "-p", "-O", str(data["start"] * 512), "-o", "export", str(image)],
         capture_output=True,
         text=True,
         check=True,
