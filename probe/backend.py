@@ -278,8 +278,9 @@ class NetworkBackend:
         return None
 
     def can_traceroute(self) -> bool:
-        """Traceroute crafts raw packets: it needs root and the optional scapy."""
-        return os.geteuid() == 0 and find_spec("scapy") is not None
+        """Traceroute crafts raw packets: it needs CAP_NET_RAW (root, or the hardened
+        unit's one capability) and the optional scapy."""
+        return has_net_raw() and find_spec("scapy") is not None
 
     async def traceroute(
         self, address: str, port: int, *, max_hops: int, wait_s: float
@@ -298,6 +299,20 @@ def _pinned(url: str, address: str) -> tuple[str, str, dict[str, str]]:
     host = str(parsed.raw_host)
     header = host if parsed.is_default_port() else f"{host}:{parsed.port}"
     return str(parsed.with_host(address)), host, {"Host": header}
+
+
+CAP_NET_RAW = 13  # linux/capability.h
+
+
+def has_net_raw(status: Path = Path("/proc/self/status")) -> bool:
+    """The effective capability set holds CAP_NET_RAW."""
+    try:
+        for line in status.read_text(encoding="ascii").splitlines():
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) >> CAP_NET_RAW & 1)
+    except (OSError, ValueError):
+        pass
+    return os.geteuid() == 0
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:

@@ -127,3 +127,13 @@ def test_icmp_echo_in_a_namespace_that_allows_ping_sockets():
         cwd=Path(__file__).resolve().parents[2],
     )
     assert done.stdout.split() == ["icmp", "None", "True"], done.stderr
+
+
+def test_raw_packets_follow_the_effective_capability(tmp_path):
+    from probe.backend import has_net_raw  # noqa: PLC0415
+
+    status = tmp_path / "status"
+    status.write_text("Name:\tx\nCapEff:\t0000000000002000\n")  # CAP_NET_RAW only
+    assert has_net_raw(status)
+    status.write_text("Name:\tx\nCapEff:\t0000000000000400\n")  # CAP_NET_BIND_SERVICE only
+    assert not has_net_raw(status)
