@@ -7,7 +7,6 @@ skew and platform outages act on processes. The control vantage point hangs off
 the core, past every router: only `platform_down` reaches it.
 """
 
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
@@ -16,7 +15,7 @@ import msgspec
 
 from balise.lab.netns import nftrules, shaping
 from balise.lab.netns.addressing import platform_addresses
-from balise.lab.netns.commands import LabError, nft, run
+from balise.lab.netns.commands import nft
 from balise.lab.netns.ispdns import DnsPolicy
 from balise.lab.netns.lab import Lab
 from balise.lab.scenario import (
@@ -197,16 +196,4 @@ class Censor:
 
     async def _shape(self, router: str) -> None:
         throttles = list(self._throttles.get(router, {}).values())
-        node = self.lab.plan.node(router)
-        interfaces: dict[str, shaping.Direction] = {"uplink": "dst"}
-        interfaces |= {
-            child.uplink.parent_if: "src"
-            for child in self.lab.plan.children(router)
-            if child.uplink
-        }
-        for interface, direction in interfaces.items():
-            with contextlib.suppress(LabError):  # no tree yet
-                await run(("tc", "-n", node.ns, "qdisc", "del", "dev", interface, "root"))
-            if throttles:
-                lines = shaping.tree(interface, direction, throttles)
-                await run(("tc", "-n", node.ns, "-batch", "-"), stdin="\n".join(lines) + "\n")
+        await shaping.shape(router, self.lab.lines(router), throttles)
