@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Literal
 
+from balise.lab.netns.commands import LabError
 from balise.lab.scenario import Scenario
 from balise.model.catalog import Catalog
 
@@ -53,7 +54,7 @@ CONTROL_PROBE = "control-vp"  # the id sim mode gives it too
 Role = Literal["core", "control", "exchange", "router", "probe"]
 
 
-class PlanError(ValueError):
+class PlanError(LabError):
     """The scenario does not fit in the lab's address plan."""
 
 

@@ -22,6 +22,7 @@ from balise.lab.netns.addressing import (
     BOGON,
     DOMESTIC_SITE,
     INTERNATIONAL_ANCHORS,
+    Link,
     Plan,
     new_run_id,
     plan,
@@ -106,7 +107,7 @@ class Lab:
             access = next(n.access for n in self.scenario.network if n.name == node.label)
             rate = shaping.ACCESS_KBPS[access]
             return [
-                shaping.Line("uplink", "dst"),
+                shaping.Line(Link.child_if, "dst"),
                 *(
                     shaping.Line(child.uplink.parent_if, "src", rate)
                     for child in self.plan.children(ns)
@@ -124,7 +125,7 @@ class Lab:
     def policy_path(self, network: str) -> Path:
         return self.run_dir / "policy" / f"{self.plan.networks.index(network)}.json"
 
-    def platform_spec(self, platform_id: str) -> Spec:
+    def _platform_spec(self, platform_id: str) -> Spec:
         platform = self.plan.platform(platform_id)
         settings = SiteSettings(
             title=platform.title,
@@ -133,7 +134,7 @@ class Lab:
         )
         return self._site(_platform(platform.id), self.plan.core, settings)
 
-    def probe_spec(self, probe_id: str, clock_offset_s: float = 0.0) -> Spec:
+    def _probe_spec(self, probe_id: str, clock_offset_s: float = 0.0) -> Spec:
         if self.probe_launcher is None:
             raise RuntimeError("this lab was made without a probe launcher")
         return Spec(
@@ -143,7 +144,7 @@ class Lab:
         )
 
     async def start_probe(self, probe_id: str, clock_offset_s: float = 0.0) -> None:
-        await self.processes.start(self.probe_spec(probe_id, clock_offset_s))
+        await self.processes.start(self._probe_spec(probe_id, clock_offset_s))
 
     async def stop_probe(self, probe_id: str) -> None:
         await self.processes.stop(_probe(probe_id))
@@ -153,7 +154,7 @@ class Lab:
         await self.processes.kill(_probe(probe_id))
 
     async def start_platform(self, platform_id: str) -> None:
-        await self.processes.start(self.platform_spec(platform_id))
+        await self.processes.start(self._platform_spec(platform_id))
 
     async def kill_platform(self, platform_id: str) -> None:
         await self.processes.kill(_platform(platform_id))
@@ -172,7 +173,7 @@ class Lab:
         auth = AuthSettings(address=str(AUTHORITATIVE_DNS), records=records)
         auth_argv = argv_of("balise.lab.netns.authdns", self._write("dns:auth", auth))
         specs = [Spec("dns:auth", core, auth_argv, ReadyLine())]
-        specs += [self.platform_spec(p.id) for p in self.plan.platforms]
+        specs += [self._platform_spec(p.id) for p in self.plan.platforms]
         anchors = SiteSettings(
             title="International anchor",
             addresses=tuple(str(a) for a in (*INTERNATIONAL_ANCHORS.values(), DOMESTIC_SITE)),

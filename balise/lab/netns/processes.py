@@ -76,9 +76,9 @@ class Processes:
     ) -> None:
         await self.stop_all()
 
-    def pid(self, name: str) -> int | None:
+    def running(self, name: str) -> bool:
         entry = self._running.get(name)
-        return None if entry is None or entry[1].returncode is not None else entry[1].pid
+        return entry is not None and entry[1].returncode is None
 
     def exited(self) -> dict[str, int]:
         """The processes that ended without being told to, and their exit status."""
@@ -89,7 +89,7 @@ class Processes:
         }
 
     async def start(self, spec: Spec) -> None:
-        if self.pid(spec.name) is not None:
+        if self.running(spec.name):
             raise LabError(f"{spec.name} is already running")
         log_path = self.log_dir / f"{re.sub(r'[^A-Za-z0-9_.-]', '-', spec.name)}.log"
         with log_path.open("ab") as log:
@@ -125,12 +125,6 @@ class Processes:
     async def stop(self, name: str) -> None:
         """SIGTERM, then SIGKILL after a grace period."""
         await self._signal_and_wait(name, signal.SIGTERM, grace=STOP_GRACE_S)
-
-    async def restart(self, name: str, spec: Spec | None = None) -> None:
-        """Start again, with the same spec or a new one."""
-        old = self._running[name][0]
-        await self.stop(name)
-        await self.start(spec or old)
 
     async def stop_all(self) -> None:
         names = list(self._running)

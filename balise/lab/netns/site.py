@@ -14,7 +14,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, cast
 
 import msgspec
 
@@ -40,7 +40,6 @@ class SiteSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = _CLIENT_TIMEOUT_S
-    settings: ClassVar[SiteSettings]
 
     def do_GET(self) -> None:
         self._answer(send_body=True)
@@ -50,10 +49,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, *, send_body: bool) -> None:
         blob = _BLOB.match(self.path)
-        if blob and not self.settings.blockpage:
+        settings = cast("_Server", self.server).settings
+        if blob and not settings.blockpage:
             self._blob(min(int(blob.group(1)), MAX_BLOB), send_body=send_body)
             return
-        body = _page(self.settings).encode()
+        body = _page(settings).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -78,7 +78,10 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], tls: ssl.SSLContext | None) -> None:
+    def __init__(
+        self, address: tuple[str, int], settings: SiteSettings, tls: ssl.SSLContext | None
+    ) -> None:
+        self.settings = settings
         self.tls = tls
         super().__init__(address, _Handler)
 
@@ -118,11 +121,10 @@ def _tls(settings: SiteSettings) -> ssl.SSLContext | None:
 
 
 def serve(settings: SiteSettings) -> list[_Server]:
-    _Handler.settings = settings
     tls = _tls(settings)
-    servers = [_Server((a, settings.http_port), None) for a in settings.addresses]
+    servers = [_Server((a, settings.http_port), settings, None) for a in settings.addresses]
     if tls is not None:
-        servers += [_Server((a, settings.https_port), tls) for a in settings.addresses]
+        servers += [_Server((a, settings.https_port), settings, tls) for a in settings.addresses]
     for number, server in enumerate(servers):
         name = f"serve:{number}"
         threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
