@@ -119,7 +119,7 @@ async def test_blockpage_http_intercepts_plain_http_only(lab):
 
 
 async def test_throttle_slows_the_platforms_downloads_to_the_rate(lab):
-    probe = lab.plan.probe("nc-mobile")  # a mobile line: 8000 kbps
+    probe = lab.plan.probe("nc-mobile")
     ca = lab.pki.ca_file
     wiki, google = address(lab, "wikipedia"), address(lab, "google")
     size = 250_000
