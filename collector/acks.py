@@ -8,6 +8,7 @@ and coalesced: only the newest per probe is sent.
 """
 
 import asyncio
+import itertools
 from collections.abc import Sequence
 
 import aiomqtt
@@ -16,6 +17,8 @@ from balise import wire
 from balise.model.messages import Ack, Heartbeat, Round
 from collector.received import Received
 from collector.seen import SeenSeqs
+
+SEND_AT_ONCE = 100
 
 
 class _ProbeAcks:
@@ -70,13 +73,28 @@ class Acknowledger:
             self._wake.set()
 
     async def run(self, client: aiomqtt.Client) -> None:
-        """Send due acknowledgements while this broker session lasts."""
+        """Send due acknowledgements while this broker session lasts.
+
+        Up to `SEND_AT_ONCE` are in flight together: a batch of rounds from a large
+        fleet makes as many acknowledgements, and one at a time each would wait for
+        the broker's reply before the next.
+        """
         while True:
             await self._wake.wait()
             self._wake.clear()
             while self._due:
-                probe, seq = next(iter(self._due.items()))
-                ack = wire.encode(Ack(probe=probe, seq=seq))
-                await client.publish(wire.topic(probe, "ack"), ack, qos=1, retain=True)
-                if self._due.get(probe) == seq:
-                    del self._due[probe]
+                sending = list(itertools.islice(self._due.items(), SEND_AT_ONCE))
+                await asyncio.gather(
+                    *(
+                        client.publish(
+                            wire.topic(probe, "ack"),
+                            wire.encode(Ack(probe=probe, seq=seq)),
+                            qos=1,
+                            retain=True,
+                        )
+                        for probe, seq in sending
+                    )
+                )
+                for probe, seq in sending:
+                    if self._due.get(probe) == seq:
+                        del self._due[probe]
