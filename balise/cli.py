@@ -101,6 +101,25 @@ def _bench_detector(args: argparse.Namespace) -> int:
     )
 
 
+def _bench_ingest(args: argparse.Namespace) -> int:
+    from balise.bench.ingest import bench_ingest  # noqa: PLC0415 - lazy, see module docstring
+
+    return bench_ingest(
+        probes=args.probes,
+        targets=args.targets,
+        seconds=args.seconds,
+        rate=args.rate,
+        json_out=args.json,
+        publishers=args.publishers,
+    )
+
+
+def _bench_probe(args: argparse.Namespace) -> int:
+    from balise.bench.probe import bench_probe  # noqa: PLC0415 - lazy, see module docstring
+
+    return bench_probe(rounds=args.rounds, json_out=args.json, python=args.python)
+
+
 def _export(args: argparse.Namespace) -> int:
     from collector.exports.command import run_export  # noqa: PLC0415 - lazy, see module docstring
 
@@ -313,6 +332,19 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one subcommand after
     bdet.add_argument("--rounds", type=int, default=5)
     bdet.add_argument("--json", type=Path, default=None)
     bdet.set_defaults(handler=_bench_detector)
+    bing = bench.add_parser("ingest", help="collector results/s against a bare consumer")
+    bing.add_argument("--probes", type=int, default=13_400)
+    bing.add_argument("--targets", type=int, default=11)
+    bing.add_argument("--seconds", type=float, default=60.0)
+    bing.add_argument("--rate", type=float, default=15_000.0, help="results/s offered")
+    bing.add_argument("--publishers", type=int, default=2, help="publishing processes")
+    bing.add_argument("--json", type=Path, default=None)
+    bing.set_defaults(handler=_bench_ingest)
+    bprobe = bench.add_parser("probe", help="probe memory, CPU, start-up and traffic")
+    bprobe.add_argument("--rounds", type=int, default=10)
+    bprobe.add_argument("--python", default=None, help="run the probe with this interpreter")
+    bprobe.add_argument("--json", type=Path, default=None)
+    bprobe.set_defaults(handler=_bench_probe)
     _data_parsers(commands)
     _dashboards_parsers(commands)
     return top

@@ -1,0 +1,401 @@
+"""`balise bench probe`: what one probe costs a Pi: memory, CPU, start-up and traffic.
+
+The probe runs as `balise probe run`, a process of its own, against a loopback world
+the bench starts: the lab's web site (HTTPS and HTTP, `balise.lab.netns.site`) and
+DNS server (`balise.lab.netns.authdns`) playing the eleven targets and four anchors
+of the default catalog, Mosquitto, and `balise collector run` acknowledging rounds.
+
+The default schedule is compressed 30 times: rounds every 2 s instead of 60 s,
+heartbeats and MQTT keep-alives every 1 s instead of 30 s, throughput every 5
+rounds as in the default catalog. Traffic per round is therefore traffic per real
+round, and a day is 1440 rounds.
+
+Traffic is counted by the kernel: nftables counters on the output hook match the
+ports of the world's servers, so every byte of every packet the probe sends or
+receives (IP and TCP/UDP headers included, TCP handshakes and acknowledgements
+too) is counted, and nothing else is. That needs root; without it the traffic is
+reported as unmeasured. The collector talks to Mosquitto on a listener of its own,
+so its traffic is not counted.
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import msgspec
+
+from balise.bench.services import ServiceError, free_port, mosquitto, wait_port
+from balise.model.catalog import BUILTIN_CATALOG, Anchor, Catalog, Target
+
+COMPRESSION = 30  # real seconds per bench second
+ROUND_S = 60.0 / COMPRESSION
+ROUNDS_PER_DAY = 86_400 / 60
+THROUGHPUT_BYTES = 250_000  # each throughput object; the default catalog has two
+POLL_S = 0.02
+PROBE_ID = "bench-probe"
+SOURCE = Path(__file__).resolve().parents[2]  # the tree holding balise/, probe/, collector/
+START_TIMEOUT_S = 60.0
+
+
+def _counted_ports(web: tuple[int, int], dns: int, mqtt: int) -> dict[str, str]:
+    """nftables rules (without `counter`), by name: what the probe sends and receives."""
+    http, https = web
+    return {
+        "uplink_sent": f"tcp dport {mqtt}",
+        "uplink_received": f"tcp sport {mqtt}",
+        "measure_sent": f"tcp dport {{ {http}, {https} }}",
+        "measure_received": f"tcp sport {{ {http}, {https} }}",
+        "dns_sent": f"udp dport {dns}",
+        "dns_received": f"udp sport {dns}",
+    }
+
+
+class Counters:
+    """Byte counters in an nftables table of our own; none without root."""
+
+    def __init__(self, rules: dict[str, str]) -> None:
+        self.table = f"balise_bench_{os.getpid()}"
+        self._nft = shutil.which("nft") if os.geteuid() == 0 else None
+        self.available = self._nft is not None
+        if self._nft is None:
+            return
+        lines = [
+            f"table inet {self.table} {{",
+            "  chain out {",
+            "    type filter hook output priority 0;",
+        ]
+        lines += [f'    {rule} counter comment "{name}"' for name, rule in rules.items()]
+        lines += ["  }", "}"]
+        result = subprocess.run(  # noqa: S603 - nft from PATH, our own ruleset
+            [self._nft, "-f", "-"],
+            input="\n".join(lines),
+            text=True,
+            capture_output=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            self.available = False
+
+    def read(self) -> dict[str, int]:
+        if self._nft is None or not self.available:
+            return {}
+        listed = subprocess.run(  # noqa: S603 - nft from PATH
+            [self._nft, "-j", "list", "table", "inet", self.table],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        found: dict[str, int] = {}
+        for item in json.loads(listed.stdout)["nftables"]:
+            rule = item.get("rule")
+            if rule is None:
+                continue
+            for expression in rule["expr"]:
+                if "counter" in expression:
+                    found[rule["comment"]] = int(expression["counter"]["bytes"])
+        return found
+
+    def remove(self) -> None:
+        if self._nft is not None and self.available:
+            subprocess.run([self._nft, "delete", "table", "inet", self.table], check=False)  # noqa: S603 - nft from PATH
+
+
+def _catalog(https: int, http: int, dns_port: int) -> Catalog:
+    """The default catalog's targets and anchors, every name and address on loopback."""
+    builtin = msgspec.toml.decode(BUILTIN_CATALOG.read_bytes(), type=Catalog)
+    targets = tuple(
+        Target(
+            id=t.id,
+            name=t.name,
+            domain=f"www.{t.id}.test",
+            port=https,
+            path=t.path,
+            http_domain=f"www.{t.id}.test",
+            http_port=http,
+            throughput_url=f"https://cdn.{t.id}.test:{https}/blob/{THROUGHPUT_BYTES}"
+            if t.throughput_url
+            else None,
+            kind=t.kind,
+        )
+        for t in builtin.targets
+    )
+    anchors = tuple(
+        Anchor(id=a.id, role=a.role, address="127.0.0.1", port=https) for a in builtin.anchors
+    )
+    return Catalog(
+        revision="bench",
+        targets=targets,
+        anchors=anchors,
+        resolver=f"udp:127.0.0.1:{dns_port}",
+        throughput_every=builtin.throughput_every,
+    )
+
+
+def _names(catalog: Catalog) -> list[str]:
+    return [t.domain for t in catalog.targets] + [f"cdn.{t.id}.test" for t in catalog.targets]
+
+
+@contextmanager
+def _process(
+    argv: list[str], log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=out, env=env)  # noqa: S603 - our interpreter
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _world(stack: ExitStack, workdir: Path) -> tuple[Catalog, Path, int]:
+    """Start the lab's DNS server and web site; return the catalog, the CA file, DNS port."""
+    from balise.lab.netns.pki import make_pki  # noqa: PLC0415 - needs the lab extra (trustme)
+
+    http, https, dns_port = free_port(), free_port(), free_port()
+    catalog = _catalog(https, http, dns_port)
+    pki = make_pki(workdir / "pki", {"site": _names(catalog)})
+    site = workdir / "site.toml"
+    site.write_text(
+        f'title = "Platform"\naddresses = ["127.0.0.1"]\npem = "{pki.sites["site"]}"\n'
+        f"http_port = {http}\nhttps_port = {https}\n"
+    )
+    dns = workdir / "dns.toml"
+    records = "".join(f'"{name}" = "127.0.0.1"\n' for name in _names(catalog))
+    dns.write_text(f'address = "127.0.0.1"\nport = {dns_port}\n[records]\n{records}')
+    python = sys.executable
+    stack.enter_context(
+        _process([python, "-m", "balise.lab.netns.site", str(site)], workdir / "site.log")
+    )
+    stack.enter_context(
+        _process([python, "-m", "balise.lab.netns.authdns", str(dns)], workdir / "dns.log")
+    )
+    wait_port(https)
+    wait_port(http)
+    return catalog, pki.ca_file, dns_port
+
+
+def _probe_settings(
+    workdir: Path, catalog_file: Path, ca_file: Path, dns_port: int, mqtt_port: int
+) -> Path:
+    path = workdir / "probe.toml"
+    path.write_text(
+        f'id = "{PROBE_ID}"\nstate_dir = "{workdir / "probe-state"}"\n'
+        f"round_s = {ROUND_S}\njitter = 0.0\nheartbeat_s = {30 / COMPRESSION}\n"
+        f'catalog = "{catalog_file}"\n'
+        '[location]\ncountry = "NC"\n'
+        f'[mqtt]\nurl = "mqtt://127.0.0.1:{mqtt_port}"\nkeepalive_s = {30 // COMPRESSION}\n'
+        f'[measure]\nsystem_resolver = "udp:127.0.0.1:{dns_port}"\nca_file = "{ca_file}"\n'
+        'bogon_exempt = ["127.0.0.0/8"]\nicmp = false\ntraceroute = false\n'
+    )
+    return path
+
+
+def _collector_settings(workdir: Path, mqtt_port: int, catalog_file: Path) -> tuple[Path, int]:
+    http_port = free_port()
+    path = workdir / "collector.toml"
+    path.write_text(
+        f'state_dir = "{workdir / "collector-state"}"\ncatalog = "{catalog_file}"\n'
+        f'[mqtt]\nurl = "mqtt://127.0.0.1:{mqtt_port}"\n'
+        f'[http]\nlisten = "127.0.0.1:{http_port}"\n'
+    )
+    return path, http_port
+
+
+def _received(http_port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/health", timeout=5) as reply:
+            text = reply.read()
+    except urllib.error.HTTPError as exc:  # 503 while degraded: the same body
+        text = exc.read()
+    except (urllib.error.URLError, OSError):
+        return 0
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return 0
+    stored = body.get("stored_rounds", 0)
+    return stored if isinstance(stored, int) else 0
+
+
+def _first_round(workdir: Path) -> tuple[float, float, int]:
+    """The probe's first round as the collector stored it: its start on the probe's clock,
+    its arrival, and the mean size of a round message."""
+    path = workdir / "collector-state" / "collector.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        started, received = db.execute(
+            "SELECT started, received FROM rounds ORDER BY seq LIMIT 1"
+        ).fetchone()
+        (size,) = db.execute("SELECT avg(length(raw)) FROM rounds").fetchone()
+    return float(started), float(received), round(size)
+
+
+def _proc(pid: int) -> tuple[float, float, float]:
+    """CPU seconds, peak and current resident memory (MB) of a process."""
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    status = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return cpu, int(status["VmHWM"].split()[0]) / 1024, int(status["VmRSS"].split()[0]) / 1024
+
+
+def _import_times(python: str) -> dict[str, float]:
+    """Interpreter start, imports of `balise probe run`, and the lazily loaded libraries."""
+    script = (
+        "import time; t = time.perf_counter(); import balise.cli, probe.main; "
+        "a = time.perf_counter(); from probe.backend import load_libraries; load_libraries(); "
+        "print(a - t, time.perf_counter() - a)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(SOURCE)}
+    subprocess.run([python, "-c", script], capture_output=True, check=True, env=env)  # noqa: S603 - warm the caches
+    started = time.perf_counter()
+    subprocess.run([python, "-c", "pass"], check=True)  # noqa: S603 - our interpreter
+    bare = time.perf_counter() - started
+    out = subprocess.run(  # noqa: S603 - our interpreter
+        [python, "-c", script], capture_output=True, text=True, check=True, env=env
+    ).stdout.split()
+    return {
+        "python_start_s": round(bare, 3),
+        "import_s": round(float(out[0]), 3),
+        "lazy_libraries_s": round(float(out[1]), 3),
+    }
+
+
+def bench_probe(rounds: int = 10, json_out: Path | None = None, python: str | None = None) -> int:
+    """Measure `rounds` rounds after the first; print the figures.
+
+    `python` runs the probe with another interpreter, e.g. a virtualenv holding only the
+    probe's dependencies, as a Pi has (the dev environment's extra packages change what
+    dnspython imports); it runs this source tree's code.
+    """
+    rounds = max(rounds, 2)
+    with tempfile.TemporaryDirectory(prefix="balise-bench-probe-") as tmp, ExitStack() as stack:
+        workdir = Path(tmp)
+        catalog, ca_file, dns_port = _world(stack, workdir)
+        catalog_file = workdir / "catalog.toml"
+        catalog_file.write_bytes(msgspec.toml.encode(msgspec.to_builtins(catalog)))
+        probe_port, collector_port = stack.enter_context(mosquitto(workdir, listeners=2))
+        https = catalog.targets[0].port
+        counters = Counters(
+            _counted_ports((catalog.targets[0].http_port, https), dns_port, probe_port)
+        )
+        stack.callback(counters.remove)
+        config, http_port = _collector_settings(workdir, collector_port, catalog_file)
+        stack.enter_context(
+            _process(
+                [sys.executable, "-m", "balise.cli", "collector", "run", "--config", str(config)],
+                workdir / "collector.log",
+            )
+        )
+        wait_port(http_port)
+        settings = _probe_settings(workdir, catalog_file, ca_file, dns_port, probe_port)
+        spawned = time.time()
+        probe = stack.enter_context(
+            _process(
+                [
+                    python or sys.executable,
+                    "-m",
+                    "balise.cli",
+                    "probe",
+                    "run",
+                    "--config",
+                    str(settings),
+                ],
+                workdir / "probe.log",
+                env={**os.environ, "PYTHONPATH": str(SOURCE)} if python else None,
+            )
+        )
+        samples = _sample(probe, http_port, rounds + 1, counters)
+        first_started, first_received, payload = _first_round(workdir)
+    (first_count, _, (first_cpu, _, _), first_bytes) = samples[0]
+    (last_count, _, (last_cpu, peak_mb, rss_mb), last_bytes) = samples[-1]
+    rounds = last_count - first_count
+    traffic = {name: (last_bytes[name] - first_bytes.get(name, 0)) / rounds for name in last_bytes}
+    sent = sum(v for k, v in traffic.items() if k.endswith("_sent"))
+    received = sum(v for k, v in traffic.items() if k.endswith("_received"))
+    result: dict[str, object] = {
+        "rounds": rounds,
+        "targets": len(catalog.targets),
+        "peak_rss_mb": round(peak_mb, 1),
+        "rss_mb": round(rss_mb, 1),
+        "cpu_s_per_round": round((last_cpu - first_cpu) / rounds, 3),
+        "startup_to_first_round_start_s": round(first_started - spawned, 2),
+        "startup_to_first_round_received_s": round(first_received - spawned, 2),
+        "round_payload_bytes": payload,
+        **_import_times(python or sys.executable),
+        "traffic_measured": counters.available,
+        **{f"{k}_bytes_per_round": round(v) for k, v in traffic.items()},
+        "sent_bytes_per_round": round(sent) if counters.available else None,
+        "received_bytes_per_round": round(received) if counters.available else None,
+        "sent_mb_per_day": round(sent * ROUNDS_PER_DAY / 1e6, 1) if counters.available else None,
+        "received_mb_per_day": round(received * ROUNDS_PER_DAY / 1e6, 1)
+        if counters.available
+        else None,
+        "uplink_mb_per_day": round(
+            (traffic.get("uplink_sent", 0) + traffic.get("uplink_received", 0))
+            * ROUNDS_PER_DAY
+            / 1e6,
+            1,
+        )
+        if counters.available
+        else None,
+        "throughput_object_bytes": THROUGHPUT_BYTES,
+        "python": python or sys.executable,
+        "command": f"balise bench probe --rounds {rounds}"
+        + (f" --python {python}" if python else ""),
+    }
+    width = max(len(k) for k in result)
+    for key, value in result.items():
+        print(f"{key:<{width}}  {value}")
+    sent_text = (
+        f"{result['sent_mb_per_day']} MB/day sent"
+        if counters.available
+        else "traffic unmeasured (needs root)"
+    )
+    print(
+        f"probe peak RSS {peak_mb:.1f} MB, {result['cpu_s_per_round']} CPU s/round, "
+        f"start-up {first_started - spawned:.2f} s to the first round, {sent_text}"
+    )
+    if json_out is not None:
+        json_out.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+Sample = tuple[int, float, tuple[float, float, float], dict[str, int]]
+
+
+def _sample(
+    probe: subprocess.Popen[bytes], http_port: int, rounds: int, counters: Counters
+) -> list[Sample]:
+    """(rounds stored, time, the probe's CPU and memory, byte counters) as rounds are stored,
+    until `rounds` are."""
+    samples: list[Sample] = []
+    deadline = time.monotonic() + START_TIMEOUT_S + rounds * ROUND_S * 3
+    seen = 0
+    while seen < rounds:
+        if probe.poll() is not None:
+            raise ServiceError("the probe exited; see probe.log in the bench's directory")
+        if time.monotonic() > deadline:
+            raise ServiceError(f"only {seen} of {rounds} rounds stored in time")
+        stored = _received(http_port)
+        if stored > seen:
+            seen = stored
+            samples.append((stored, time.time(), _proc(probe.pid), counters.read()))
+        time.sleep(POLL_S)
+    return samples
