@@ -5,8 +5,8 @@ the lab) substitutes its own: subclass `NetworkBackend` and override a method, e
 `open_stream` to refuse every connection. `NetworkBackend` holds no connection
 between calls: each measurement opens fresh sockets, as a measurement should.
 
-Heavy libraries (aiohttp, dnspython's resolver, scapy) are imported on first use so
-the probe starts fast on a Pi Zero.
+Heavy libraries (dnspython's resolver, scapy) and the HTTP client (probe/httpclient.py,
+on h11) are imported on first use so the probe starts fast on a Pi Zero.
 """
 
 import asyncio
@@ -23,15 +23,15 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from balise.model.failures import DNS_SERVER_FAILURE
+from balise.model.failures import DNS_SERVER_FAILURE, HTTP_REQUEST_FAILED
 from balise.model.results import Hop
 from probe.classify import MeasurementFailure
 from probe.measurements.resolver import ResolverSpec, parse_resolver
 
 if TYPE_CHECKING:
-    import aiohttp
     import dns.message
 
+    from probe.httpclient import Reply
     from probe.measure_settings import MeasureSettings
 
 RESOLV_CONF = Path("/etc/resolv.conf")
@@ -39,7 +39,6 @@ ROUTE_TABLE = Path("/proc/net/route")
 USER_AGENT = "Mozilla/5.0 (X11; Linux armv7l) AppleWebKit/537.36 (KHTML, like Gecko)"
 _RTF_GATEWAY = 0x2
 _DOH_MAX_BYTES = 65_535
-_CHUNK = 16_384
 _ICMP_ECHO = {socket.AF_INET: (8, 0), socket.AF_INET6: (128, 129)}  # (request, reply) types
 
 
@@ -87,13 +86,13 @@ def load_libraries() -> None:
 
     Blocking (seconds on a Pi Zero, the first time): run it in a thread.
     """
-    import aiohttp  # noqa: F401, PLC0415
     import dns.asyncquery  # noqa: PLC0415
     import dns.message  # noqa: PLC0415
     import dns.rcode  # noqa: PLC0415
     import dns.rdatatype  # noqa: PLC0415
     import dns.resolver  # noqa: F401, PLC0415
-    import yarl  # noqa: F401, PLC0415
+
+    import probe.httpclient  # noqa: F401, PLC0415
 
 
 class NetworkBackend:
@@ -113,7 +112,8 @@ class NetworkBackend:
         self._verifying = ssl.create_default_context()
         if ca_file:
             self._verifying.load_verify_locations(cafile=ca_file)
-        self._unverified = ssl.create_default_context()
+        # Verifying nothing, it needs no CA store (each loaded copy costs a Pi Zero ~1 MB).
+        self._unverified = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         self._unverified.check_hostname = False
         self._unverified.verify_mode = ssl.CERT_NONE
 
@@ -156,16 +156,18 @@ class NetworkBackend:
             raise ValueError(f"DoH resolver {resolver} has no URL or no address")
         query.id = 0  # RFC 8484 4.1: cache-friendly
         headers = {"Content-Type": "application/dns-message", "Accept": "application/dns-message"}
-        url, host, pinned = _pinned(resolver.url, resolver.address)
-        async with (
-            self._session() as session,
-            session.post(
-                url, data=query.to_wire(), headers=headers | pinned, server_hostname=host
-            ) as response,
-        ):
-            response.raise_for_status()
-            wire = await response.content.read(_DOH_MAX_BYTES)
-        answer = dns.message.from_wire(wire)
+        reply = await self._exchange(
+            resolver.url,
+            resolver.address,
+            method="POST",
+            headers=headers,
+            body=query.to_wire(),
+            keep_bytes=_DOH_MAX_BYTES,
+            max_bytes=_DOH_MAX_BYTES,
+        )
+        if reply.status >= 400:  # noqa: PLR2004 - HTTP's error statuses
+            raise MeasurementFailure(HTTP_REQUEST_FAILED, f"the DoH server said {reply.status}")
+        answer = dns.message.from_wire(reply.body)
         if not query.is_response(answer):
             raise MeasurementFailure(DNS_SERVER_FAILURE, "the DoH answer is not for our query")
         return answer
@@ -204,45 +206,57 @@ class NetworkBackend:
 
         Reading stops without error after `max_bytes` or `max_seconds`.
         """
-        target, host, pinned = _pinned(url, address)
-        headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"} | pinned
-        started = time.monotonic()
-        async with (
-            self._session() as session,
-            session.get(
-                target, allow_redirects=False, headers=headers, server_hostname=host
-            ) as response,
-        ):
-            kept = bytearray()
-            length = 0
-            reading = asyncio.timeout(max_seconds)
+        reply = await self._exchange(
+            url,
+            address,
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+            keep_bytes=keep_bytes,
+            max_bytes=max_bytes,
+            max_seconds=max_seconds,
+        )
+        return Fetched(
+            status=reply.status,
+            location=reply.location,
+            body=reply.body,
+            length=reply.length,
+            seconds=reply.seconds,
+        )
+
+    async def _exchange(
+        self,
+        url: str,
+        address: str,
+        *,
+        method: str = "GET",
+        headers: dict[str, str],
+        body: bytes = b"",
+        keep_bytes: int,
+        max_bytes: int,
+        max_seconds: float | None = None,
+    ) -> "Reply":
+        """One request on a fresh connection to `address`: a measurement shares no connection
+        with another. HTTPS verifies the certificate against the URL's host."""
+        from probe.httpclient import Target, exchange  # noqa: PLC0415 - lazy, see the docstring
+
+        target = Target.of(url)
+        reader, writer = await self.open_stream(address, target.port)
+        if target.scheme == "https":
             try:
-                async with reading:
-                    while length < max_bytes:
-                        chunk = await response.content.read(min(_CHUNK, max_bytes - length))
-                        if not chunk:
-                            break
-                        length += len(chunk)
-                        if len(kept) < keep_bytes:
-                            kept += chunk[: keep_bytes - len(kept)]
-            except TimeoutError:
-                if not reading.expired():
-                    raise  # not our time cap: a failure
-            return Fetched(
-                status=response.status,
-                location=response.headers.get("Location"),
-                body=bytes(kept),
-                length=length,
-                seconds=time.monotonic() - started,
-            )
-
-    def _session(self) -> "aiohttp.ClientSession":
-        """A one-use session: a measurement shares no connection with another."""
-        import aiohttp  # noqa: PLC0415 - lazy, see the module docstring
-
-        connector = aiohttp.TCPConnector(ssl=self._verifying, force_close=True)
-        no_limit = aiohttp.ClientTimeout(total=None)  # the caller's asyncio.timeout bounds it
-        return aiohttp.ClientSession(connector=connector, timeout=no_limit, trust_env=False)
+                await writer.start_tls(self._verifying, server_hostname=target.host)
+            except BaseException:
+                writer.transport.abort()  # as in tls_handshake
+                raise
+        return await exchange(
+            reader,
+            writer,
+            target,
+            method=method,
+            headers=headers,
+            body=body,
+            keep_bytes=keep_bytes,
+            max_bytes=max_bytes,
+            max_seconds=max_seconds,
+        )
 
     async def ping(self, address: str) -> float:
         """One ICMP echo through an unprivileged ping socket; the round-trip time in seconds.
@@ -286,19 +300,6 @@ class NetworkBackend:
         self, address: str, port: int, *, max_hops: int, wait_s: float
     ) -> tuple[Hop, ...]:
         return await asyncio.to_thread(_tcp_traceroute, address, port, max_hops, wait_s)
-
-
-def _pinned(url: str, address: str) -> tuple[str, str, dict[str, str]]:
-    """`url` with its host replaced by `address`; the host; the Host header naming it.
-
-    The host is also the TLS server name (aiohttp's `server_hostname`).
-    """
-    import yarl  # noqa: PLC0415 - comes with aiohttp, lazy like it
-
-    parsed = yarl.URL(url)
-    host = str(parsed.raw_host)
-    header = host if parsed.is_default_port() else f"{host}:{parsed.port}"
-    return str(parsed.with_host(address)), host, {"Host": header}
 
 
 CAP_NET_RAW = 13  # linux/capability.h

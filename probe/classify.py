@@ -1,8 +1,8 @@
 """The one place where exceptions become OONI failure strings (balise.model.failures).
 
 Every measurement catches what its network step raised and asks `classify` what it
-means. Foreign libraries (ssl, asyncio, dnspython, aiohttp) are recognised here and
-nowhere else. aiohttp and dnspython are looked up in `sys.modules` rather than
+means. Foreign libraries (ssl, asyncio, dnspython, h11) are recognised here and
+nowhere else. h11 and dnspython are looked up in `sys.modules` rather than
 imported: when a library was never loaded, none of its exceptions can exist, and the
 probe does not pay for importing it just to classify.
 """
@@ -72,28 +72,12 @@ def classify(exc: BaseException) -> Failure:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        inner = _aiohttp_wrapped(current)
-        if inner is not None:
-            current = inner
-            continue
         found = _classify_one(current)
         if found is not None:
             return found
         current = current.__cause__ or current.__context__
     log.warning("unclassified failure: %r", exc)
     return f.UNKNOWN_FAILURE
-
-
-def _aiohttp_wrapped(exc: BaseException) -> BaseException | None:
-    """The exception an aiohttp connector error wraps: it, not the wrapper, tells the story."""
-    aiohttp = sys.modules.get("aiohttp")
-    if aiohttp is None:
-        return None
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return exc.certificate_error  # type: ignore[no-any-return]
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return exc.os_error  # type: ignore[no-any-return]
-    return None
 
 
 def _classify_one(exc: BaseException) -> Failure | None:
@@ -137,7 +121,7 @@ def _classify_certificate(code: int) -> Failure:
 
 
 def _classify_library(exc: BaseException) -> Failure | None:
-    return _classify_dnspython(exc) or _classify_aiohttp(exc)
+    return _classify_dnspython(exc) or _classify_h11(exc)
 
 
 def _classify_dnspython(exc: BaseException) -> Failure | None:
@@ -158,12 +142,9 @@ def _classify_dnspython(exc: BaseException) -> Failure | None:
     return None
 
 
-def _classify_aiohttp(exc: BaseException) -> Failure | None:
-    aiohttp = sys.modules.get("aiohttp")
-    if aiohttp is None:
-        return None
-    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
-        return f.EOF_ERROR
-    if isinstance(exc, aiohttp.ClientError) and not isinstance(exc, OSError):
+def _classify_h11(exc: BaseException) -> Failure | None:
+    """The server broke HTTP (probe/httpclient.py raises EOFError itself for a hang-up)."""
+    h11 = sys.modules.get("h11")
+    if h11 is not None and isinstance(exc, h11.ProtocolError):
         return f.HTTP_REQUEST_FAILED
     return None

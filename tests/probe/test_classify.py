@@ -3,24 +3,12 @@
 import errno
 import ssl
 
-import aiohttp
 import dns.exception
 import dns.resolver
+import h11
 import pytest
-from aiohttp.client_reqrep import ConnectionKey
 
 from probe.classify import MeasurementFailure, classify, classify_rcode
-
-KEY = ConnectionKey(
-    host="platform.test",
-    port=443,
-    is_ssl=True,
-    ssl=True,
-    proxy=None,
-    proxy_auth=None,
-    proxy_headers_hash=None,
-    server_hostname=None,
-)
 
 
 def chained(outer: Exception, inner: Exception) -> Exception:
@@ -34,14 +22,11 @@ def chained(outer: Exception, inner: Exception) -> Exception:
         (dns.resolver.NXDOMAIN(), "dns_nxdomain_error"),
         (dns.resolver.NoAnswer(), "dns_no_answer"),
         (dns.exception.Timeout(), "generic_timeout_error"),
-        (aiohttp.ServerDisconnectedError(), "eof_error"),
-        (
-            aiohttp.ClientConnectorError(KEY, ConnectionRefusedError(errno.ECONNREFUSED, "x")),
-            "connection_refused",
-        ),
-        (aiohttp.ClientConnectorError(KEY, OSError(errno.ENETUNREACH, "x")), "network_unreachable"),
-        (aiohttp.ConnectionTimeoutError(), "generic_timeout_error"),
-        (aiohttp.TooManyRedirects(None, ()), "http_request_failed"),  # type: ignore[arg-type]
+        (chained(EOFError("closed mid-response"), h11.RemoteProtocolError("x")), "eof_error"),
+        (ConnectionRefusedError(errno.ECONNREFUSED, "x"), "connection_refused"),
+        (OSError(errno.ENETUNREACH, "x"), "network_unreachable"),
+        (TimeoutError(), "generic_timeout_error"),
+        (h11.RemoteProtocolError("illegal status line"), "http_request_failed"),
         (OSError(errno.EHOSTUNREACH, "No route to host"), "host_unreachable"),
         (ssl.SSLError(1, "[SSL: UNSUPPORTED_PROTOCOL]"), "ssl_failed_handshake"),
         (
