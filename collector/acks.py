@@ -9,14 +9,15 @@ and coalesced: only the newest per probe is sent.
 
 import asyncio
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import aiomqtt
 
 from balise import wire
-from balise.model.messages import Ack, Heartbeat, Round
+from balise.model.messages import Ack
 from collector.received import Received
 from collector.seen import SeenSeqs
+from collector.sharing import Stored, stored_of
 
 SEND_AT_ONCE = 100
 
@@ -54,17 +55,19 @@ class Acknowledger:
 
     def done(self, batch: Sequence[Received]) -> None:
         """BatchWriter's `on_done`: these messages are stored (or given up for good)."""
+        self.record(stored_of(batch))
+
+    def record(self, stored: Iterable[Stored]) -> None:
+        """Rounds stored, here or by another instance (collector/sharing.py)."""
         touched: set[str] = set()
-        for item in batch:
-            message = item.message
-            if isinstance(message, Round | Heartbeat):
-                state = self._probes.get(message.probe)
-                if state is None:
-                    state = self._probes[message.probe] = _ProbeAcks()
-                state.floor = max(state.floor, message.floor)
-                if isinstance(message, Round):
-                    state.stored.add(message.seq)
-                touched.add(message.probe)
+        for probe, seq, floor in stored:
+            state = self._probes.get(probe)
+            if state is None:
+                state = self._probes[probe] = _ProbeAcks()
+            state.floor = max(state.floor, floor)
+            if seq:
+                state.stored.add(seq)
+            touched.add(probe)
         for probe in touched:
             state = self._probes[probe]
             if state.advance():

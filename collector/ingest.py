@@ -29,14 +29,18 @@ class Ingest:
     def __init__(
         self,
         *,
-        writer: BatchWriter,
+        writer: BatchWriter | None,
         observers: Sequence[Observer],
         counters: Counters,
         keyring: Keyring | None = None,
         seq_window: int = 1_000_000,
         clocks: BootClocks | None = None,
     ) -> None:
-        """With a `keyring`, rounds must be signed by an enrolled, unrevoked probe."""
+        """With a `keyring`, rounds must be signed by an enrolled, unrevoked probe.
+
+        Without a `writer` nothing is stored or placed in time: messages only reach the
+        observers (the detecting instance of several sharing a fleet, collector/sharing.py).
+        """
         self._keyring = keyring
         self._seq_window = seq_window
         self._writer = writer
@@ -75,16 +79,19 @@ class Ingest:
         if newest is not None and round_.seq > newest + self._seq_window:
             self._reject("seq_out_of_window", f"round {round_.probe}#{round_.seq} after #{newest}")
             return
-        placement = self._clocks.place(round_, received_at)
-        if placement is None:  # no anchor for its boot yet: the probe sends it again
-            self._counters.clock_deferred += 1
-            return
-        if not self._writer.offer(Received(round_, payload, received_at, placement)):
-            self._reject("buffer_full", f"round {round_.probe}#{round_.seq}: store backlog full")
-            return
+        if self._writer is not None:
+            placement = self._clocks.place(round_, received_at)
+            if placement is None:  # no anchor for its boot yet: the probe sends it again
+                self._counters.clock_deferred += 1
+                return
+            if not self._writer.offer(Received(round_, payload, received_at, placement)):
+                self._reject(
+                    "buffer_full", f"round {round_.probe}#{round_.seq}: store backlog full"
+                )
+                return
+            if not placement.wall_clock:
+                self._counters.clock_suspect += 1
         seen.add(round_.seq)
-        if not placement.wall_clock:
-            self._counters.clock_suspect += 1
         for observer in self._observers:
             try:
                 observer.observe_round(round_, received_at)
@@ -92,7 +99,9 @@ class Ingest:
                 self._observer_failed(observer)
 
     def _other(self, message: Status | Heartbeat, payload: bytes, received_at: float) -> None:
-        if not self._writer.offer(Received(message, payload, received_at)):
+        if self._writer is not None and not self._writer.offer(
+            Received(message, payload, received_at)
+        ):
             self._reject("buffer_full", f"{message.probe}: store backlog full")
             return
         for observer in self._observers:

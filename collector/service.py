@@ -23,7 +23,7 @@ from balise.config import ConfigError
 from balise.model.catalog import Catalog
 from balise.model.events import Event
 from balise.mqtt import reconnecting
-from collector import api, status_page
+from collector import api, sharing, status_page
 from collector.acks import Acknowledger
 from collector.clocks import BootClocks
 from collector.counters import Counters
@@ -36,6 +36,7 @@ from collector.outputs.mqtt_events import MqttEventPublisher
 from collector.outputs.outbox import Outbox
 from collector.outputs.webhooks import Webhooks
 from collector.settings import CollectorSettings
+from collector.sharing import NoticePublisher
 from collector.stores.batching import BatchWriter
 from collector.stores.factory import make_store
 from collector.tasks import cancel_and_wait
@@ -65,9 +66,12 @@ class Collector:
         self.store: Store = make_store(settings.store, state_dir=Path(settings.state_dir))
         self.http_port: int | None = None  # the port bound, once started
         self._catalog = catalog
-        self._detector = detector
+        share = self._share = settings.share
+        # Sharing a fleet, a storage instance detects nothing (collector/sharing.py).
+        self._detector = detector if share is None or share.role == "detect" else None
         batch = settings.batch
         self.acks = Acknowledger()
+        self._notices = NoticePublisher() if share is not None and share.role == "store" else None
         self._writer = BatchWriter(
             self.store,
             self.counters,
@@ -76,7 +80,7 @@ class Collector:
             capacity=batch.capacity,
             backoff_cap_s=batch.backoff_cap_s,
             stop_timeout_s=batch.stop_timeout_s,
-            on_done=self.acks.done,
+            on_done=self.acks.done if self._notices is None else self._notices.done,
             spill_path=Path(settings.state_dir) / SPILL_FILE,
             spill_max_bytes=int(batch.spill_max_mb * 1024 * 1024),
         )
@@ -85,8 +89,8 @@ class Collector:
         fleet = settings.fleet
         self.keyring = Keyring(Path(fleet.registry)) if fleet is not None else None
         self.ingest = Ingest(
-            writer=self._writer,
-            observers=[self.latest] if detector is None else [self.latest, detector],
+            writer=None if share is not None and share.role == "detect" else self._writer,
+            observers=[self.latest] if self._detector is None else [self.latest, self._detector],
             counters=self.counters,
             keyring=self.keyring,
             seq_window=fleet.seq_window if fleet is not None else 1_000_000,
@@ -164,16 +168,21 @@ class Collector:
         self.counters.mqtt_connected = connected
 
     async def _session(self, client: aiomqtt.Client) -> None:
-        for channel in CHANNELS:
-            await client.subscribe(wire.subscription(channel), qos=1)
-        await client.publish(
-            wire.CATALOG_TOPIC, msgspec.json.encode(self._catalog), qos=1, retain=True
-        )
-        tasks = (
+        for topic in sharing.subscriptions(self._share, CHANNELS):
+            await client.subscribe(topic, qos=1)
+        tasks = [
             asyncio.create_task(self._consume(client), name="collector.mqtt-consume"),
             asyncio.create_task(self._mqtt_events.run(client), name="collector.mqtt-events"),
-            asyncio.create_task(self.acks.run(client), name="collector.mqtt-acks"),
-        )
+        ]
+        if self._notices is not None:
+            tasks.append(
+                asyncio.create_task(self._notices.run(client), name="collector.mqtt-notices")
+            )
+        else:  # the one instance that acknowledges also publishes the fleet's catalog
+            await client.publish(
+                wire.CATALOG_TOPIC, msgspec.json.encode(self._catalog), qos=1, retain=True
+            )
+            tasks.append(asyncio.create_task(self.acks.run(client), name="collector.mqtt-acks"))
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -183,8 +192,21 @@ class Collector:
 
     async def _consume(self, client: aiomqtt.Client) -> None:
         handle = self.ingest.handle
+        notices = self._share is not None and self._share.role == "detect"
         async for message in client.messages:
-            handle(message.topic.value, _as_bytes(message.payload), time.time())
+            topic = message.topic.value
+            if notices and topic == sharing.STORED_TOPIC:
+                self._stored(_as_bytes(message.payload))
+            else:
+                handle(topic, _as_bytes(message.payload), time.time())
+
+    def _stored(self, payload: bytes) -> None:
+        """A storage instance's notice: what it stored, to acknowledge to the probes."""
+        try:
+            self.acks.record(sharing.decode_notice(payload))
+        except wire.WireError as exc:
+            self.counters.reject(exc.reason)
+            log.warning("rejected a stored notice: %s", exc.detail[:200])
 
     async def _evaluate(self, detector: Detector) -> None:
         interval = self.settings.detection.evaluate_interval_s

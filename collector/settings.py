@@ -9,6 +9,7 @@ import msgspec
 from balise.config import load_toml
 from balise.mqtt import MqttSettings
 from collector.detection.settings import DetectionSettings
+from collector.sharing import ShareSettings
 
 
 class SqliteStoreSettings(
@@ -144,6 +145,7 @@ class CollectorSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     outputs: OutputSettings = OutputSettings()
     detection: DetectionSettings = DetectionSettings()
     fleet: FleetSettings | None = None
+    share: ShareSettings | None = None  # several collectors for one fleet (collector/sharing.py)
 
     def __post_init__(self) -> None:
         self.mqtt.endpoint()  # a bad broker URL stops the start-up, not the first connect
