@@ -19,7 +19,7 @@ from collector.received import Received
 from collector.seen import SeenSeqs
 from collector.sharing import Stored, stored_of
 
-SEND_AT_ONCE = 100
+SEND_AT_ONCE = 8  # aiomqtt warns (in the log, each time) past ten publications in flight
 
 
 class _ProbeAcks:
