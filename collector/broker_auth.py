@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Iterable
 
 from balise import wire
+from collector.sharing import STORED_TOPIC
 
 PBKDF2_ITERATIONS = 101  # what mosquitto_passwd writes; the broker reads the count from the hash
 
@@ -40,6 +41,7 @@ def acl(collector_user: str, probes: Iterable[str]) -> str:
         f"topic write {prefix}/probe/+/ack",
         f"topic readwrite {wire.CATALOG_TOPIC}",
         f"topic write {wire.EVENTS_TOPIC}",
+        f"topic readwrite {STORED_TOPIC}",  # between collectors sharing the fleet
         "",
     ]
     for probe in sorted(probes):
