@@ -45,6 +45,11 @@ DATABASE = "bench"
 # What docs/performance.md advises past a thousand probes: InfluxDB 1.x takes a point
 # for about half the CPU in requests of 5000 rounds than in requests of 1000.
 BATCH_SIZE = 5000
+# The capacity phase queues at most this many rounds for the collector's session: with
+# 81,819 queued, Mosquitto 2.0.11 twice stopped delivering them after ~32,000 (the
+# collector connected, nothing more came); 41,000 went through. Not yet understood:
+# docs/performance.md, "Known gaps".
+MAX_QUEUED = 60_000
 POLL_S = 0.1
 STORE_TIMEOUT_S = 600.0  # the collector must have stored a phase's results by then
 START_TIMEOUT_S = 60.0
@@ -249,6 +254,7 @@ def bench_ingest(
         f"--seconds {seconds:g} --rate {rate:g}"
     )
     rounds = max(1, math.ceil(rate * seconds / targets))
+    queue = min(rounds, MAX_QUEUED)
     with (
         tempfile.TemporaryDirectory(prefix="balise-bench-ingest-") as tmp,
         mosquitto(Path(tmp)) as (mqtt_port,),
@@ -268,10 +274,8 @@ def bench_ingest(
             _run_baseline(url, 0)  # its session now queues what the fleet publishes
             collector.stop()
 
-            print(
-                f"capacity: {rounds} rounds queued for the baseline and the collector", flush=True
-            )
-            queued = synthetic.publish(rounds)
+            print(f"capacity: {queue} rounds queued for the baseline and the collector", flush=True)
+            queued = synthetic.publish(queue)
             base = _run_baseline(url, queued.rounds)
             assert base is not None
             connected = collector.start()
