@@ -77,6 +77,7 @@ class ChainPlan:
     throughput_due: bool = False
     deadline: float | None = None  # monotonic; the chain stops there, keeping what it has
     traceroutes: traceroute.TracerouteLimiter | None = None  # None: no traceroute
+    download_line: asyncio.Lock = field(default_factory=asyncio.Lock)  # one download at once
     bogon_exempt: tuple[dns.Network, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -150,16 +151,19 @@ async def _run(target: Target, plan: ChainPlan, backend: Backend, record: _Recor
         group.create_task(_secure_path(target, plan, backend, record), name=f"tls-{target.id}")
     unreachable = judge(record, plan.bogon_exempt)[0] in {Layer.DNS, Layer.TCP}
     if plan.throughput_due and target.throughput_url and not unreachable:
-        record.throughput = await throughput.run(
-            throughput.Config(
-                clock=plan.clock,
-                url=target.throughput_url,
-                timeout=settings.http_timeout_s,
-                max_bytes=settings.throughput_max_bytes,
-                max_seconds=settings.throughput_timeout_s,
-            ),
-            backend,
-        )
+        # One download at a time: concurrent ones share the line, and the rate each
+        # sees would depend on when the others finish, not on the platform.
+        async with plan.download_line:
+            record.throughput = await throughput.run(
+                throughput.Config(
+                    clock=plan.clock,
+                    url=target.throughput_url,
+                    timeout=settings.http_timeout_s,
+                    max_bytes=settings.throughput_max_bytes,
+                    max_seconds=settings.throughput_timeout_s,
+                ),
+                backend,
+            )
     await _maybe_traceroute(target, plan, backend, record)
 
 

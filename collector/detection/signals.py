@@ -21,13 +21,19 @@ SHUTDOWN_METHODS: dict[int, str] = {FULL: "full", INTERNATIONAL: "international"
 def round_class(anchors: tuple[AnchorResult, ...], targets: tuple[TargetResult, ...] = ()) -> int:
     """OK, or how the probe was cut off: own uplink, everything, or all but its country.
 
-    Needs both kinds of evidence: with no international anchor measured nothing is said.
-    When every control target (a site no censor blocks) fails, the probe's own access
-    is broken, whatever the anchors say: its failures say nothing about the platforms.
+    The anchors speak first; with no international anchor measured they say nothing.
+    When they see no cut yet every control target (a site no censor blocks) fails, the
+    probe's own access is broken (a dead resolver, a captive portal): its failures say
+    nothing about the platforms.
     """
+    by_anchors = _anchor_class(anchors)
+    if by_anchors != OK:
+        return by_anchors
     controls = [t.failed_layer is None for t in targets if t.control]
-    if controls and not any(controls):
-        return UPLINK
+    return UPLINK if controls and not any(controls) else OK
+
+
+def _anchor_class(anchors: tuple[AnchorResult, ...]) -> int:
     gateway = [a.failure is None for a in anchors if a.role == "gateway"]
     international = [a.failure is None for a in anchors if a.role == "international"]
     domestic = [a.failure is None for a in anchors if a.role == "domestic"]
