@@ -9,6 +9,7 @@ and coalesced: only the newest per probe is sent.
 
 import asyncio
 import itertools
+import math
 from collections.abc import Iterable, Sequence
 
 import aiomqtt
@@ -80,7 +81,9 @@ class Acknowledger:
 
         Up to `SEND_AT_ONCE` are in flight together: a batch of rounds from a large
         fleet makes as many acknowledgements, and one at a time each would wait for
-        the broker's reply before the next.
+        the broker's reply before the next. No time limit: under load the broker's
+        reply can take longer than aiomqtt's default ten seconds, and a timeout there
+        would end the session, and with it every message received but not yet ingested.
         """
         while True:
             await self._wake.wait()
@@ -94,6 +97,7 @@ class Acknowledger:
                             wire.encode(Ack(probe=probe, seq=seq)),
                             qos=1,
                             retain=True,
+                            timeout=math.inf,  # a busy broker is no lost connection
                         )
                         for probe, seq in sending
                     )

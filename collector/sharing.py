@@ -19,6 +19,7 @@ expensive part (line protocol and the store) is shared.
 
 import asyncio
 import collections
+import math
 import re
 from collections.abc import Sequence
 from typing import Final, Literal
@@ -112,5 +113,6 @@ class NoticePublisher:
             self._wake.clear()
             while self._pending:
                 notice = StoredNotice(v=WIRE_MAJOR, stored=self._pending[0])
-                await client.publish(STORED_TOPIC, _encode(notice), qos=1)
+                # No time limit, as for acknowledgements (collector/acks.py).
+                await client.publish(STORED_TOPIC, _encode(notice), qos=1, timeout=math.inf)
                 self._pending.popleft()
