@@ -51,7 +51,8 @@ BATCH_SIZE = 5000
 # docs/performance.md, "Known gaps".
 MAX_QUEUED = 60_000
 POLL_S = 0.1
-STORE_TIMEOUT_S = 600.0  # the collector must have stored a phase's results by then
+STORE_TIMEOUT_S = 1800.0  # the collector must have stored a phase's results by then
+STALL_S = 60.0  # or stored nothing for this long: what it has not stored is lost
 START_TIMEOUT_S = 60.0
 
 
@@ -114,11 +115,23 @@ class CollectorProcess:
         raise ServiceError(f"the collector did not {what} within {timeout_s:g}s; see {self.log}")
 
     def wait_stored(self, results: int) -> float:
-        def stored(health: dict[str, object]) -> bool:
-            value = health.get("stored_results", 0)
-            return isinstance(value, int) and value >= results
+        """Wait until the collector has stored `results` results, or has stored nothing more
+        for `STALL_S` (then the loss shows in InfluxDB's count); return when it got there."""
+        last = (-1, time.monotonic(), time.time())
 
-        return self.wait(stored, STORE_TIMEOUT_S, f"store {results} results")
+        def stored(health: dict[str, object]) -> bool:
+            nonlocal last
+            value = health.get("stored_results", 0)
+            count = value if isinstance(value, int) else 0
+            if count != last[0]:
+                last = (count, time.monotonic(), time.time())
+            elif time.monotonic() - last[1] > STALL_S:
+                print(f"the collector stored nothing for {STALL_S:g}s: {count} of {results}")
+                return True
+            return count >= results
+
+        self.wait(stored, STORE_TIMEOUT_S, f"store {results} results")
+        return last[2]
 
     def stop(self) -> None:
         if self._process is None:
