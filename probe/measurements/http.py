@@ -1,7 +1,7 @@
 """HTTP: one GET, following redirects hop by hop, pinned to known addresses.
 
-Redirects are followed here rather than by aiohttp so that every hop's target is
-recorded even when the next hop fails, and a redirect to a known block-page host is
+Redirects are followed here, one request per hop (probe/httpclient.py), so that every
+hop's target is recorded even when the next hop fails, and a redirect to a known block-page host is
 caught without fetching it. The first hop goes to the address the chain resolved
 (when given); later hosts are looked up through the system resolver.
 """
