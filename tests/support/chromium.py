@@ -47,7 +47,12 @@ class Chromium:
 
     async def __aenter__(self) -> Self:
         async with contextlib.AsyncExitStack() as stack:
-            profile = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chromium-")))
+            # Chromium's helper processes may still write the profile as the browser exits.
+            profile = Path(
+                stack.enter_context(
+                    tempfile.TemporaryDirectory(prefix="chromium-", ignore_cleanup_errors=True)
+                )
+            )
             process = await asyncio.create_subprocess_exec(
                 self.binary, *FLAGS, f"--user-data-dir={profile}", "about:blank",
                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,

@@ -1,6 +1,7 @@
 """Each action kind changes what a probe namespace sees, the way the scenario says, on
 the networks it names only; removing it restores the view."""
 
+import asyncio
 import contextlib
 import subprocess
 import sys
@@ -207,6 +208,14 @@ def processes_in(ns: str) -> list[str]:
     ]
 
 
+async def settled(ns: str) -> list[str]:
+    """The namespace's processes once each has its command line (a busy machine lags)."""
+    async with asyncio.timeout(10):
+        while not (running := processes_in(ns)) or not all(running):
+            await asyncio.sleep(0.05)
+    return running
+
+
 async def test_probe_down_kills_and_restarts_and_clock_skew_restarts_with_the_offset(
     scenario, catalog, tmp_path
 ):
@@ -227,7 +236,7 @@ async def test_probe_down_kills_and_restarts_and_clock_skew_restarts_with_the_of
         await censor.remove(0, down)
         assert [p for p in processes_in(ns) if "offset=-3600" in p]
         await censor.remove(1, skew)
-        running = processes_in(ns)
+        running = await settled(ns)
         assert len(running) == 1
         assert "offset=0" in running[0]
     assert_left_nothing(lab, tables)
