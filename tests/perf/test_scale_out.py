@@ -15,6 +15,7 @@ from collector.service import Collector
 from collector.settings import CollectorSettings, HttpSettings, InfluxV1StoreSettings
 from collector.sharing import ShareSettings
 from tests.support.rounds import make_round, message
+from tests.support.services import Mosquitto, free_port
 
 PROBES = 6
 ROUNDS = 10
@@ -31,6 +32,17 @@ def settings(name, mosquitto, influxdb, database, tmp_path, share):
         state_dir=str(tmp_path / name),
         share=share,
     )
+
+
+@pytest.fixture
+def mosquitto(tmp_path):
+    """A broker of this test's own: no retained message of another test reaches the hub."""
+    workdir = tmp_path / "broker"
+    workdir.mkdir()
+    broker = Mosquitto(port=free_port(), workdir=workdir)
+    broker.start()
+    yield broker
+    broker.stop()
 
 
 async def test_two_storage_instances_share_the_fleet_and_one_acknowledges(
