@@ -1,17 +1,26 @@
-"""Signed round messages: Ed25519 over the exact bytes the probe published.
+"""Signed round messages: Ed25519 over the exact JSON bytes of the round.
 
 The probe encodes its round with `"sig":null` as the last member, signs those
 bytes, and replaces `null` with the signature (base64url, no padding). The
 collector undoes that one substitution and verifies the very bytes that were
 signed, so no canonical re-encoding is ever needed. A signature covers every
 field, `late` and `floor` included: a replay is signed anew by the probe.
+Compression on the wire (balise/wire.py) wraps the signed JSON: what is signed
+and verified is always the JSON, never the compressed bytes.
+
+Ed25519 is libsodium's, through PyNaCl: a tenth of the memory `cryptography`
+costs a Pi Zero (docs/performance.md). PyNaCl's exceptions stop here.
 """
 
 import base64
 import hashlib
+from typing import TypeAlias
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from nacl.exceptions import CryptoError
+from nacl.signing import SigningKey, VerifyKey
+
+PrivateKey: TypeAlias = SigningKey
+PublicKey: TypeAlias = VerifyKey
 
 UNSIGNED_TAIL = b',"sig":null}'
 _SIG_MARK = b',"sig":"'
@@ -29,16 +38,16 @@ def _unb64(text: bytes) -> bytes:
     return base64.urlsafe_b64decode(text + b"=" * (-len(text) % 4))
 
 
-def sign(unsigned: bytes, key: Ed25519PrivateKey) -> bytes:
+def sign(unsigned: bytes, key: PrivateKey) -> bytes:
     """`unsigned` ends with `"sig":null}`; return it signed."""
     if not unsigned.endswith(UNSIGNED_TAIL):
         raise ValueError('an unsigned round must end with the member "sig":null')
-    signature = _b64(key.sign(unsigned))
+    signature = _b64(key.sign(unsigned).signature)
     return unsigned[: -len(b"null}")] + b'"' + signature + b'"}'
 
 
 def signed_part(payload: bytes) -> tuple[bytes, bytes]:
-    """(the bytes the probe signed, the signature) of a signed payload."""
+    """(the bytes the probe signed, the signature) of a signed JSON payload."""
     cut = payload.rfind(_SIG_MARK)
     if cut < 0 or not payload.endswith(b'"}'):
         raise SignatureError("the message carries no signature")
@@ -50,26 +59,27 @@ def signed_part(payload: bytes) -> tuple[bytes, bytes]:
     return payload[:cut] + UNSIGNED_TAIL, raw
 
 
-def verify(payload: bytes, key: Ed25519PublicKey) -> None:
+def verify(payload: bytes, key: PublicKey) -> None:
+    """`payload`: the signed JSON of a round (decompressed, see balise/wire.py)."""
     unsigned, signature = signed_part(payload)
     try:
-        key.verify(signature, unsigned)
-    except InvalidSignature as exc:
+        key.verify(unsigned, signature)
+    except CryptoError as exc:  # a bad signature, or one of the wrong length
         raise SignatureError("the signature does not match the message") from exc
 
 
-def public_key_text(key: Ed25519PublicKey) -> str:
-    return _b64(key.public_bytes_raw()).decode("ascii")
+def public_key_text(key: PublicKey) -> str:
+    return _b64(bytes(key)).decode("ascii")
 
 
-def public_key_from_text(text: str) -> Ed25519PublicKey:
+def public_key_from_text(text: str) -> PublicKey:
     try:
-        return Ed25519PublicKey.from_public_bytes(_unb64(text.encode("ascii")))
-    except ValueError as exc:
+        return VerifyKey(_unb64(text.encode("ascii")))
+    except ValueError as exc:  # bad base64, non-ASCII text, or not 32 bytes (PyNaCl's too)
         raise SignatureError(f"not an Ed25519 public key: {text!r}") from exc
 
 
-def fingerprint(key: Ed25519PublicKey) -> str:
+def fingerprint(key: PublicKey) -> str:
     """Short, readable over the phone: 8 groups of 4 hex digits of SHA-256."""
-    digest = hashlib.sha256(key.public_bytes_raw()).hexdigest()[:32]
+    digest = hashlib.sha256(bytes(key)).hexdigest()[:32]
     return "-".join(digest[i : i + 4] for i in range(0, 32, 4))

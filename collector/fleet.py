@@ -8,15 +8,11 @@ revocation takes effect without a restart.
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import msgspec
 
 from balise import signing
 from balise.config import ConfigError
-
-if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 
 class ProbeRecord(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -78,7 +74,7 @@ class Keyring:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._stamp: float | None = None
-        self._keys: dict[str, Ed25519PublicKey] = {}
+        self._keys: dict[str, signing.PublicKey] = {}
         self._revoked: frozenset[str] = frozenset()
         self.reload()
 

@@ -121,7 +121,7 @@ def test_round_decoder_raises_only_wire_errors(payload):
 
 
 @FUZZ
-@given(payloads(signing.sign(VALID_ROUND, signing.Ed25519PrivateKey.generate())))
+@given(payloads(signing.sign(VALID_ROUND, signing.PrivateKey.generate())))
 def test_signature_check_never_raises(payload):
     keyring = _KEYRING
     assert keyring.check("fz-1", payload) in {None, "bad_signature"}
@@ -156,7 +156,7 @@ def test_catalog_over_mqtt_decodes_or_refuses(raw):
 
 class _OneKey(Keyring):
     def __init__(self) -> None:  # no registry file: one key, built in memory
-        self._keys = {"fz-1": signing.Ed25519PrivateKey.generate().public_key()}
+        self._keys = {"fz-1": signing.PrivateKey.generate().verify_key}
         self._revoked = frozenset()
 
 
