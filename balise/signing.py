@@ -6,7 +6,8 @@ collector undoes that one substitution and verifies the very bytes that were
 signed, so no canonical re-encoding is ever needed. A signature covers every
 field, `late` and `floor` included: a replay is signed anew by the probe.
 Compression on the wire (balise/wire.py) wraps the signed JSON: what is signed
-and verified is always the JSON, never the compressed bytes.
+and verified is always the JSON, never the compressed bytes, so the collector
+can archive the JSON and anyone can verify it later.
 
 Ed25519 is libsodium's, through PyNaCl: a tenth of the memory `cryptography`
 costs a Pi Zero (docs/performance.md). PyNaCl's exceptions stop here.
@@ -18,6 +19,8 @@ from typing import TypeAlias
 
 from nacl.exceptions import CryptoError
 from nacl.signing import SigningKey, VerifyKey
+
+from balise import wire
 
 PrivateKey: TypeAlias = SigningKey
 PublicKey: TypeAlias = VerifyKey
@@ -60,7 +63,11 @@ def signed_part(payload: bytes) -> tuple[bytes, bytes]:
 
 
 def verify(payload: bytes, key: PublicKey) -> None:
-    """`payload`: the signed JSON of a round (decompressed, see balise/wire.py)."""
+    """`payload`: a signed round in either wire form (JSON or compressed)."""
+    try:
+        payload = wire.decompress(payload)
+    except wire.WireError as exc:
+        raise SignatureError(f"the message does not decompress: {exc.detail}") from exc
     unsigned, signature = signed_part(payload)
     try:
         key.verify(unsigned, signature)

@@ -1,10 +1,13 @@
 """Topics and the codec of wire format v1 (docs/wire-format.md).
 
 Decoding is strict: a payload either becomes a typed message or raises
-`WireError` with a `reason` the collector counts by.
+`WireError` with a `reason` the collector counts by. A payload is JSON, or
+`ZLIB` followed by the JSON compressed (RFC 1950): probes compress their rounds,
+and every decoder here takes both forms.
 """
 
 import re
+import zlib
 from typing import Final, Literal, TypeVar
 
 import msgspec
@@ -16,7 +19,10 @@ PREFIX: Final = "balise/v1"
 CATALOG_TOPIC: Final = f"{PREFIX}/catalog"
 EVENTS_TOPIC: Final = f"{PREFIX}/events"
 PROBE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-MAX_PAYLOAD: Final = 256 * 1024
+MAX_PAYLOAD: Final = 256 * 1024  # bytes on the wire, and of the JSON once decompressed
+# The compressed form's first byte, which no JSON text starts with; another encoding
+# would take another byte.
+ZLIB: Final = b"\x01"
 
 Channel = Literal["round", "status", "heartbeat", "ack"]
 CHANNELS: Final[tuple[Channel, ...]] = ("round", "status", "heartbeat", "ack")
@@ -69,9 +75,32 @@ def encode(message: Round | Status | Heartbeat | Ack) -> bytes:
     return _encoder.encode(message)
 
 
-def _decode(decoder: msgspec.json.Decoder[T], payload: bytes) -> T:
+def compress(payload: bytes) -> bytes:
+    """A JSON message in the compressed form (about a fifth of a round's size)."""
+    return ZLIB + zlib.compress(payload, 9)
+
+
+def decompress(payload: bytes) -> bytes:
+    """The JSON of a payload in either form, at most `MAX_PAYLOAD` bytes of it."""
     if len(payload) > MAX_PAYLOAD:
         raise WireError("oversized", f"{len(payload)} bytes > {MAX_PAYLOAD}")
+    if not payload.startswith(ZLIB):
+        return payload
+    inflater = zlib.decompressobj()
+    try:
+        # One byte past the bound tells an oversized message apart without inflating it all.
+        inflated = inflater.decompress(payload[len(ZLIB) :], MAX_PAYLOAD + 1)
+    except zlib.error as exc:
+        raise WireError("malformed", f"compressed payload: {exc}") from exc
+    if len(inflated) > MAX_PAYLOAD:
+        raise WireError("oversized", f"decompressed to more than {MAX_PAYLOAD} bytes")
+    if not inflater.eof or inflater.unused_data:
+        raise WireError("malformed", "compressed payload: truncated, or data after its end")
+    return inflated
+
+
+def _decode(decoder: msgspec.json.Decoder[T], payload: bytes) -> T:
+    payload = decompress(payload)
     try:
         return decoder.decode(payload)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec lets bad UTF-8 through

@@ -79,6 +79,7 @@ class Probe:
             heartbeat_s=settings.heartbeat_s,
             replay_per_s=settings.replay_per_s,
             sign=self.identity.sign if settings.sign else None,
+            compress=settings.compress,
         )
         self._task: asyncio.Task[None] | None = None
         self._rng = random.Random()  # noqa: S311 - schedule jitter, not cryptography

@@ -34,6 +34,7 @@ class ProbeSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     spool_max_mb: float = 64.0
     clock_offset_s: float = 0.0  # lab test setting: shift the wall clock by this much
     sign: bool = True  # sign every round with the probe's key (<state_dir>/identity.key)
+    compress: bool = True  # rounds compressed on the wire; off for a collector older than that
     mqtt: MqttSettings = MqttSettings()
     measure: MeasureSettings = MeasureSettings()
 

@@ -43,10 +43,13 @@ class Uplink:
         replay_per_s: float = 5.0,
         ack_timeout_s: float = 300.0,
         sign: Callable[[bytes], bytes] | None = None,
+        compress: bool = True,
     ) -> None:
-        """`sign` turns an encoded round (ending `"sig":null}`) into a signed one."""
+        """`sign` turns an encoded round (ending `"sig":null}`) into a signed one;
+        `compress` sends rounds in the compressed wire form, signed JSON inside."""
         self.probe_id = probe_id
         self._sign = sign
+        self._compress = compress
         self._mqtt = mqtt
         self._spool = spool
         self._version = version
@@ -151,6 +154,8 @@ class Uplink:
     async def _publish_round(self, client: aiomqtt.Client, round_: Round, payload: bytes) -> None:
         if self._sign is not None:
             payload = self._sign(payload)
+        if self._compress:
+            payload = wire.compress(payload)
         await client.publish(wire.topic(self.probe_id, "round"), payload, qos=1)
         if round_.seq not in self._sent:
             self._sent.add(round_.seq)
