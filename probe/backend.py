@@ -3,7 +3,10 @@
 Measurements get a `Backend` and never touch the network themselves, so a test (or
 the lab) substitutes its own: subclass `NetworkBackend` and override a method, e.g.
 `open_stream` to refuse every connection. `NetworkBackend` holds no connection
-between calls: each measurement opens fresh sockets, as a measurement should.
+between calls: each measurement opens fresh sockets, as a measurement should. The
+one connection that serves two steps is the measured TLS handshake's, which its
+caller hands to the HTTPS GET that follows (`TlsConnection`), as a browser would:
+a second handshake would cost the probe's data plan and tell nothing more.
 
 Heavy libraries (dnspython's resolver, scapy) and the HTTP client (probe/httpclient.py,
 on h11) are imported on first use so the probe starts fast on a Pi Zero.
@@ -53,10 +56,23 @@ class Fetched:
     seconds: float  # from request to the last byte read
 
 
-class Backend(Protocol):
-    def system_resolver(self) -> ResolverSpec: ...
+@dataclass(frozen=True, slots=True)
+class TlsConnection:
+    """A connection after a successful handshake, open for one HTTPS request."""
 
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    version: str  # the negotiated TLS version, e.g. "TLSv1.3"
+
+    def close(self) -> None:
+        """Drop the connection (idempotent); nothing is owed to the server."""
+        self.writer.transport.abort()
+
+
+class Backend(Protocol):
     """Network I/O for measurements. Callers bound each call with asyncio.timeout."""
+
+    def system_resolver(self) -> ResolverSpec: ...
 
     async def dns_query(
         self, query: "dns.message.Message", resolver: ResolverSpec
@@ -64,10 +80,19 @@ class Backend(Protocol):
 
     async def connect(self, address: str, port: int) -> None: ...
 
-    async def tls_handshake(self, address: str, port: int, sni: str, *, verify: bool) -> str: ...
+    async def tls_connect(
+        self, address: str, port: int, sni: str, *, verify: bool
+    ) -> TlsConnection: ...
 
     async def fetch(
-        self, url: str, address: str, *, keep_bytes: int, max_bytes: int, max_seconds: float | None
+        self,
+        url: str,
+        address: str,
+        *,
+        keep_bytes: int,
+        max_bytes: int,
+        max_seconds: float | None,
+        connection: TlsConnection | None = None,
     ) -> Fetched: ...
 
     async def ping(self, address: str) -> float: ...
@@ -182,13 +207,15 @@ class NetworkBackend:
         _, writer = await self.open_stream(address, port)
         await _close(writer)
 
-    async def tls_handshake(self, address: str, port: int, sni: str, *, verify: bool) -> str:
-        """Handshake with `sni` and return the TLS version; raise on any failure.
+    async def tls_connect(
+        self, address: str, port: int, sni: str, *, verify: bool
+    ) -> TlsConnection:
+        """Handshake with `sni`; raise on any failure. The caller closes the connection.
 
         With `verify`, the certificate must chain to a trusted CA and name `sni`.
         """
         context = self._verifying if verify else self._unverified
-        _, writer = await self.open_stream(address, port)
+        reader, writer = await self.open_stream(address, port)
         try:
             await writer.start_tls(context, server_hostname=sni)
         except BaseException:
@@ -196,15 +223,23 @@ class NetworkBackend:
             writer.transport.abort()
             raise
         tls = writer.get_extra_info("ssl_object")
-        await _close(writer)
-        return str(tls.version()) if tls is not None else "unknown"
+        return TlsConnection(reader, writer, str(tls.version()) if tls is not None else "unknown")
 
     async def fetch(
-        self, url: str, address: str, *, keep_bytes: int, max_bytes: int, max_seconds: float | None
+        self,
+        url: str,
+        address: str,
+        *,
+        keep_bytes: int,
+        max_bytes: int,
+        max_seconds: float | None,
+        connection: TlsConnection | None = None,
     ) -> Fetched:
         """GET `url` from `address` (whatever DNS says of its host), no redirects.
 
-        Reading stops without error after `max_bytes` or `max_seconds`.
+        Over `connection` when given: a verified handshake with the URL's host at
+        `address` (`tls_connect`), which the request then closes. Reading stops without
+        error after `max_bytes` or `max_seconds`.
         """
         reply = await self._exchange(
             url,
@@ -213,6 +248,7 @@ class NetworkBackend:
             keep_bytes=keep_bytes,
             max_bytes=max_bytes,
             max_seconds=max_seconds,
+            connection=connection,
         )
         return Fetched(
             status=reply.status,
@@ -233,19 +269,20 @@ class NetworkBackend:
         keep_bytes: int,
         max_bytes: int,
         max_seconds: float | None = None,
+        connection: TlsConnection | None = None,
     ) -> "Reply":
-        """One request on a fresh connection to `address`: a measurement shares no connection
-        with another. HTTPS verifies the certificate against the URL's host."""
+        """One request on `connection`, else on a fresh connection to `address`. HTTPS
+        verifies the certificate against the URL's host."""
         from probe.httpclient import Target, exchange  # noqa: PLC0415 - lazy, see the docstring
 
         target = Target.of(url)
-        reader, writer = await self.open_stream(address, target.port)
-        if target.scheme == "https":
-            try:
-                await writer.start_tls(self._verifying, server_hostname=target.host)
-            except BaseException:
-                writer.transport.abort()  # as in tls_handshake
-                raise
+        if connection is not None:
+            reader, writer = connection.reader, connection.writer
+        elif target.scheme == "https":
+            opened = await self.tls_connect(address, target.port, target.host, verify=True)
+            reader, writer = opened.reader, opened.writer
+        else:
+            reader, writer = await self.open_stream(address, target.port)
         return await exchange(
             reader,
             writer,

@@ -10,7 +10,8 @@ What the chain measures:
    disagree — to the independent resolver's first address.
 3. TLS: a verified handshake with the real SNI to the first system address that
    connected; after a failure, the decoy SNI to the same address.
-4. HTTP: GET https://domain[:port]/path pinned to that address, when TLS succeeded.
+4. HTTP: GET https://domain[:port]/path on that handshake's connection, when TLS
+   succeeded.
    Alongside steps 2-4, GET http://http_domain[:http_port]/ (pinned to the system
    address when http_domain is the domain, else looked up through the system
    resolver). Both follow redirects.
@@ -192,22 +193,21 @@ async def _secure_path(target: Target, plan: ChainPlan, backend: Backend, record
     connected = next((r.address for r in record.tcp if not r.control and not r.failure), None)
     if connected is None:
         return
-    handshake = await tls.run(
-        tls.Config(
-            clock=plan.clock,
-            address=connected,
-            port=target.port,
-            sni=target.domain,
-            timeout=settings.tls_timeout_s,
-            decoy_sni=settings.decoy_sni,
-        ),
-        backend,
+    handshake = tls.Config(
+        clock=plan.clock,
+        address=connected,
+        port=target.port,
+        sni=target.domain,
+        timeout=settings.tls_timeout_s,
+        decoy_sni=settings.decoy_sni,
     )
-    record.tls.append(handshake)
-    if handshake.failure is None:
-        port = "" if target.port == 443 else f":{target.port}"  # noqa: PLR2004 - HTTPS's port
-        url = f"https://{target.domain}{port}{target.path}"
-        record.http.append(await http.run(_http_config(plan, url, connected), backend))
+    async with tls.connected(handshake, backend) as (result, connection):
+        record.tls.append(result)
+        if connection is not None:
+            port = "" if target.port == 443 else f":{target.port}"  # noqa: PLR2004 - HTTPS's port
+            url = f"https://{target.domain}{port}{target.path}"
+            config = _http_config(plan, url, connected)
+            record.http.append(await http.run(config, backend, connection))
 
 
 async def _plain_http(target: Target, plan: ChainPlan, backend: Backend, record: _Record) -> None:

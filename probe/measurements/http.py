@@ -3,7 +3,8 @@
 Redirects are followed here, one request per hop (probe/httpclient.py), so that every
 hop's target is recorded even when the next hop fails, and a redirect to a known block-page host is
 caught without fetching it. The first hop goes to the address the chain resolved
-(when given); later hosts are looked up through the system resolver.
+(when given), over the TLS connection of the chain's handshake when there is one;
+later hosts are looked up through the system resolver.
 """
 
 import asyncio
@@ -13,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 
 from balise.model import failures
 from balise.model.results import HttpResult
-from probe.backend import Backend, Fetched
+from probe.backend import Backend, Fetched, TlsConnection
 from probe.classify import MeasurementFailure, classify
 from probe.measurements import blockpages
 from probe.measurements.dns import lookup
@@ -49,13 +50,17 @@ class _Walk:
     blockpage: str | None = None
 
 
-async def run(config: Config, backend: Backend) -> HttpResult:
+async def run(
+    config: Config, backend: Backend, connection: TlsConnection | None = None
+) -> HttpResult:
+    """`connection`: a verified TLS connection to the URL's host at `config.address`, for
+    the first request (tls.connected); the request closes it."""
     t0 = config.clock.now()
     walk = _Walk(redirects=[])
     failure: Failure | None = None
     try:
         async with asyncio.timeout(config.timeout):
-            await _follow(config, backend, walk)
+            await _follow(config, backend, walk, connection)
     except Exception as exc:  # noqa: BLE001 - every failure of the step is data
         failure = classify(exc)
     last = walk.last
@@ -72,7 +77,9 @@ async def run(config: Config, backend: Backend) -> HttpResult:
     )
 
 
-async def _follow(config: Config, backend: Backend, walk: _Walk) -> None:
+async def _follow(
+    config: Config, backend: Backend, walk: _Walk, connection: TlsConnection | None
+) -> None:
     url = config.url
     host = urlsplit(url).hostname
     address = config.address
@@ -85,7 +92,9 @@ async def _follow(config: Config, backend: Backend, walk: _Walk) -> None:
             keep_bytes=config.max_body_bytes,
             max_bytes=config.max_body_bytes,
             max_seconds=None,  # run's timeout bounds the whole walk
+            connection=connection,
         )
+        connection = None  # used up: a redirect opens a connection of its own
         if urlsplit(url).scheme == "http":
             walk.blockpage = blockpages.match_body(fetched.body)
         if walk.blockpage or fetched.status not in REDIRECT_STATUSES or not fetched.location:

@@ -2,9 +2,12 @@
 
 The decoy (a name no censor targets) goes to the same address without verifying
 the certificate: if it completes where the real name failed, the name was blocked.
+A successful real-SNI handshake keeps its connection for the HTTPS GET (`connected`).
 """
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import msgspec
@@ -12,7 +15,7 @@ import msgspec
 from balise.model import failures
 from balise.model.failures import Failure
 from balise.model.results import TlsResult
-from probe.backend import Backend
+from probe.backend import Backend, TlsConnection
 from probe.classify import classify
 from probe.measurements.timing import RoundClock
 
@@ -36,34 +39,59 @@ class Config:
 
 
 async def run(config: Config, backend: Backend) -> TlsResult:
-    result = await _handshake(config, config.sni, verify=True, backend=backend)
-    if result.failure is None or not config.decoy_sni or config.decoy_sni == config.sni:
+    """The handshakes alone, their connection closed."""
+    async with connected(config, backend) as (result, _):
         return result
-    decoy = await _handshake(config, config.decoy_sni, verify=False, backend=backend)
-    return msgspec.structs.replace(result, decoy=decoy)
 
 
-async def _handshake(config: Config, sni: str, *, verify: bool, backend: Backend) -> TlsResult:
+@asynccontextmanager
+async def connected(
+    config: Config, backend: Backend
+) -> AsyncIterator[tuple[TlsResult, TlsConnection | None]]:
+    """The handshakes' result and, after a successful real-SNI handshake, its connection,
+    open until the block exits."""
+    result, connection = await _handshake(config, config.sni, verify=True, backend=backend)
+    try:
+        if connection is None and config.decoy_sni and config.decoy_sni != config.sni:
+            decoy, decoy_connection = await _handshake(
+                config, config.decoy_sni, verify=False, backend=backend
+            )
+            if decoy_connection is not None:
+                decoy_connection.close()
+            result = msgspec.structs.replace(result, decoy=decoy)
+        yield result, connection
+    finally:
+        if connection is not None:
+            connection.close()
+
+
+async def _handshake(
+    config: Config, sni: str, *, verify: bool, backend: Backend
+) -> tuple[TlsResult, TlsConnection | None]:
     t0 = config.clock.now()
-    version: str | None = None
+    connection: TlsConnection | None = None
     failure: Failure | None = None
     try:
         async with asyncio.timeout(config.timeout):
-            version = await backend.tls_handshake(config.address, config.port, sni, verify=verify)
+            connection = await backend.tls_connect(config.address, config.port, sni, verify=verify)
     except Exception as exc:  # noqa: BLE001 - every failure of the step is data
         failure = classify(exc)
+        if connection is not None:  # the timeout struck just after the handshake
+            connection.close()
+            connection = None
     cert_valid: bool | None = None
     if verify and failure is None:
         cert_valid = True
     elif verify and failure in CERTIFICATE_FAILURES:
         cert_valid = False
-    return TlsResult(
+    result = TlsResult(
         t0=t0,
         t=config.clock.now(),
         failure=failure,
         address=config.address,
         port=config.port,
         sni=sni,
-        version=version,
+        version=connection.version if connection is not None else None,
         cert_valid=cert_valid,
     )
+    return result, connection

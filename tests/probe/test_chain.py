@@ -13,6 +13,7 @@ from probe.measure_settings import MeasureSettings
 from probe.measurements.traceroute import TracerouteLimiter
 from tests.conftest import is_root
 from tests.probe.conftest import World
+from tests.support.local_tls import LocalServer, sni_filter
 
 
 async def test_clean_chain(world: World, clock):
@@ -35,6 +36,24 @@ async def test_clean_chain(world: World, clock):
     steps = [*result.dns, *result.tcp, *result.tls, *result.http]
     assert all(0 <= s.t0 <= s.t for s in steps)
     assert result.tcp[0].t0 >= max(d.t for d in result.dns)  # TCP waits for DNS
+
+
+async def test_the_https_get_rides_on_the_measured_handshake(world: World, clock):
+    """One TLS connection for the handshake and the GET: the data plan pays one handshake."""
+    relay = sni_filter(("127.0.0.1", world.https_port), blocked=())
+    connections = []
+
+    async def counting(reader, writer):
+        connections.append(writer.get_extra_info("peername"))
+        await relay(reader, writer)
+
+    async with LocalServer(counting) as server:
+        target = world.target("platform.test", port=server.port)
+        result = await measure_target(target, world.plan(clock=clock), world.backend())
+    assert result.failed_layer is None
+    assert (result.tls[0].version, result.http[0].status) == ("TLSv1.3", 200)
+    assert result.http[0].t0 >= result.tls[0].t
+    assert len(connections) == 2  # the TCP step's connect, then the TLS connection
 
 
 async def test_nxdomain_fails_dns(world: World, clock):
