@@ -3,10 +3,12 @@
 Measurements get a `Backend` and never touch the network themselves, so a test (or
 the lab) substitutes its own: subclass `NetworkBackend` and override a method, e.g.
 `open_stream` to refuse every connection. `NetworkBackend` holds no connection
-between calls: each measurement opens fresh sockets, as a measurement should. The
-one connection that serves two steps is the measured TLS handshake's, which its
-caller hands to the HTTPS GET that follows (`TlsConnection`), as a browser would:
-a second handshake would cost the probe's data plan and tell nothing more.
+between calls: each measurement opens fresh sockets, as a measurement should. Two
+exceptions spare the probe's data plan handshakes that would tell nothing more: the
+measured TLS handshake's connection, which its caller hands to the HTTPS GET that
+follows (`TlsConnection`), as a browser would; and the independent resolver's DoH
+server, to which queries go over one kept-alive connection (`httpclient.Session`), a
+tool of the measurement rather than what is measured.
 
 Heavy libraries (dnspython's resolver, scapy) and the HTTP client (probe/httpclient.py,
 on h11) are imported on first use so the probe starts fast on a Pi Zero.
@@ -34,7 +36,7 @@ from probe.measurements.resolver import ResolverSpec, parse_resolver
 if TYPE_CHECKING:
     import dns.message
 
-    from probe.httpclient import Reply
+    from probe.httpclient import Session
     from probe.measure_settings import MeasureSettings
 
 RESOLV_CONF = Path("/etc/resolv.conf")
@@ -141,6 +143,7 @@ class NetworkBackend:
         self._unverified = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         self._unverified.check_hostname = False
         self._unverified.verify_mode = ssl.CERT_NONE
+        self._doh: dict[tuple[str, str], Session] = {}  # (URL, address) → its connection
 
     @classmethod
     def from_settings(cls, settings: "MeasureSettings") -> "NetworkBackend":
@@ -179,13 +182,26 @@ class NetworkBackend:
 
         if resolver.url is None or resolver.address is None:
             raise ValueError(f"DoH resolver {resolver} has no URL or no address")
+        from probe.httpclient import Session, Target  # noqa: PLC0415 - lazy, see the docstring
+
         query.id = 0  # RFC 8484 4.1: cache-friendly
-        headers = {"Content-Type": "application/dns-message", "Accept": "application/dns-message"}
-        reply = await self._exchange(
-            resolver.url,
-            resolver.address,
+        target = Target.of(resolver.url)
+        address = resolver.address
+        session = self._doh.get((resolver.url, address))
+        if session is None:
+
+            async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+                opened = await self.tls_connect(address, target.port, target.host, verify=True)
+                return opened.reader, opened.writer
+
+            session = self._doh[resolver.url, address] = Session(connect)
+        reply = await session.request(
+            target,
             method="POST",
-            headers=headers,
+            headers={
+                "Content-Type": "application/dns-message",
+                "Accept": "application/dns-message",
+            },
             body=query.to_wire(),
             keep_bytes=_DOH_MAX_BYTES,
             max_bytes=_DOH_MAX_BYTES,
@@ -241,38 +257,6 @@ class NetworkBackend:
         `address` (`tls_connect`), which the request then closes. Reading stops without
         error after `max_bytes` or `max_seconds`.
         """
-        reply = await self._exchange(
-            url,
-            address,
-            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
-            keep_bytes=keep_bytes,
-            max_bytes=max_bytes,
-            max_seconds=max_seconds,
-            connection=connection,
-        )
-        return Fetched(
-            status=reply.status,
-            location=reply.location,
-            body=reply.body,
-            length=reply.length,
-            seconds=reply.seconds,
-        )
-
-    async def _exchange(
-        self,
-        url: str,
-        address: str,
-        *,
-        method: str = "GET",
-        headers: dict[str, str],
-        body: bytes = b"",
-        keep_bytes: int,
-        max_bytes: int,
-        max_seconds: float | None = None,
-        connection: TlsConnection | None = None,
-    ) -> "Reply":
-        """One request on `connection`, else on a fresh connection to `address`. HTTPS
-        verifies the certificate against the URL's host."""
         from probe.httpclient import Target, exchange  # noqa: PLC0415 - lazy, see the docstring
 
         target = Target.of(url)
@@ -283,16 +267,21 @@ class NetworkBackend:
             reader, writer = opened.reader, opened.writer
         else:
             reader, writer = await self.open_stream(address, target.port)
-        return await exchange(
+        reply = await exchange(
             reader,
             writer,
             target,
-            method=method,
-            headers=headers,
-            body=body,
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
             keep_bytes=keep_bytes,
             max_bytes=max_bytes,
             max_seconds=max_seconds,
+        )
+        return Fetched(
+            status=reply.status,
+            location=reply.location,
+            body=reply.body,
+            length=reply.length,
+            seconds=reply.seconds,
         )
 
     async def ping(self, address: str) -> float:

@@ -1,9 +1,10 @@
-"""One HTTP/1.1 exchange over a fresh connection: the probe's whole HTTP client.
+"""HTTP/1.1 exchanges: the probe's whole HTTP client.
 
-The probe makes one request per connection to an address it chose, never follows
-redirects itself (probe/measurements/http.py does, hop by hop) and reads a capped
-body. h11 parses the protocol (status line, headers, chunked or sized bodies);
-asyncio's streams carry it. That is all a measurement needs, at a fraction of an
+A measurement makes one request per connection to an address it chose (`exchange`);
+the independent resolver's DoH queries share a kept-alive connection (`Session`).
+The probe never follows redirects itself (probe/measurements/http.py does, hop by
+hop) and reads a capped body. h11 parses the protocol (status line, headers, chunked
+or sized bodies); asyncio's streams carry it. That is all a measurement needs, at a fraction of an
 HTTP library's memory: the probe must fit a Pi Zero (docs/performance.md).
 
 A server that closes before its response is complete raises `EOFError`; one that
@@ -12,6 +13,7 @@ breaks the protocol raises `h11.RemoteProtocolError` (probe/classify.py names bo
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -59,40 +61,112 @@ async def exchange(
     writer: asyncio.StreamWriter,
     target: Target,
     *,
-    method: str = "GET",
-    headers: dict[str, str] | None = None,
-    body: bytes = b"",
+    headers: dict[str, str],
     keep_bytes: int,
     max_bytes: int,
     max_seconds: float | None = None,
 ) -> Reply:
-    """`method` on `target` over a connection the caller opened (and TLS-wrapped for
-    https) and this call closes; stop reading after `max_bytes` bytes of body or
-    `max_seconds` of reading, without error. The caller bounds the whole."""
+    """GET `target` over a connection the caller opened (and TLS-wrapped for https) and
+    this call closes; stop reading after `max_bytes` bytes of body or `max_seconds` of
+    reading, without error. The caller bounds the whole."""
     started = time.monotonic()
     try:
         connection = h11.Connection(h11.CLIENT)
-        fields = {"Host": target.host_header, "Connection": "close", **(headers or {})}
-        if body:
-            fields["Content-Length"] = str(len(body))
-        request = h11.Request(method=method, target=target.path, headers=list(fields.items()))
+        fields = {"Host": target.host_header, "Connection": "close", **headers}
+        request = h11.Request(method="GET", target=target.path, headers=list(fields.items()))
         writer.write(connection.send(request) or b"")
-        if body:
-            writer.write(connection.send(h11.Data(data=body)) or b"")
         writer.write(connection.send(h11.EndOfMessage()) or b"")
         await writer.drain()
         response = await _response(connection, reader)
         kept, length = await _body(connection, reader, keep_bytes, max_bytes, max_seconds)
-        location = next((v for k, v in response.headers if k == b"location"), None)
-        return Reply(
-            status=response.status_code,
-            location=location.decode("latin-1") if location is not None else None,
-            body=kept,
-            length=length,
-            seconds=time.monotonic() - started,
-        )
+        return _reply(response, kept, length, started)
     finally:
         writer.transport.abort()  # one request per connection; no goodbye needed
+
+
+Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+class Session:
+    """Requests to one server over one kept-alive HTTP/1.1 connection, one at a time.
+
+    For the independent resolver's DoH queries, some twenty a round: a connection (and a
+    TLS handshake) each would cost the probe's data plan more than the queries. A kept
+    connection the server has closed since is reopened once, for the same request; any
+    other failure is the request's, and the next request opens a fresh connection.
+    """
+
+    def __init__(self, connect: Callable[[], Awaitable[Streams]]) -> None:
+        """`connect` opens a connection to the server (TLS-wrapped for https)."""
+        self._connect = connect
+        self._lock = asyncio.Lock()
+        self._open: tuple[Streams, h11.Connection] | None = None
+
+    async def request(
+        self,
+        target: Target,
+        *,
+        method: str,
+        headers: dict[str, str],
+        body: bytes,
+        keep_bytes: int,
+        max_bytes: int,
+    ) -> Reply:
+        async with self._lock:
+            reused = self._open is not None
+            try:
+                return await self._request(target, method, headers, body, keep_bytes, max_bytes)
+            except (ConnectionError, EOFError, h11.RemoteProtocolError):
+                if not reused:
+                    raise
+            return await self._request(target, method, headers, body, keep_bytes, max_bytes)
+
+    def close(self) -> None:
+        if self._open is not None:
+            self._open[0][1].transport.abort()
+            self._open = None
+
+    async def _request(
+        self,
+        target: Target,
+        method: str,
+        headers: dict[str, str],
+        body: bytes,
+        keep_bytes: int,
+        max_bytes: int,
+    ) -> Reply:
+        if self._open is None:
+            self._open = (await self._connect(), h11.Connection(h11.CLIENT))
+        (reader, writer), connection = self._open
+        started = time.monotonic()
+        try:
+            fields = {"Host": target.host_header, **headers, "Content-Length": str(len(body))}
+            request = h11.Request(method=method, target=target.path, headers=list(fields.items()))
+            writer.write(connection.send(request) or b"")
+            writer.write(connection.send(h11.Data(data=body)) or b"")
+            writer.write(connection.send(h11.EndOfMessage()) or b"")
+            await writer.drain()
+            response = await _response(connection, reader)
+            kept, length = await _body(connection, reader, keep_bytes, max_bytes, None)
+        except BaseException:
+            self.close()  # in an unknown state: never reused
+            raise
+        if connection.our_state is h11.DONE and connection.their_state is h11.DONE:
+            connection.start_next_cycle()
+        else:  # the server closes it, or the body was cut short
+            self.close()
+        return _reply(response, kept, length, started)
+
+
+def _reply(response: h11.Response, kept: bytes, length: int, started: float) -> Reply:
+    location = next((v for k, v in response.headers if k == b"location"), None)
+    return Reply(
+        status=response.status_code,
+        location=location.decode("latin-1") if location is not None else None,
+        body=kept,
+        length=length,
+        seconds=time.monotonic() - started,
+    )
 
 
 async def _next(connection: h11.Connection, reader: asyncio.StreamReader) -> object:

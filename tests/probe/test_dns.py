@@ -1,3 +1,4 @@
+import asyncio
 import ipaddress
 
 import pytest
@@ -8,7 +9,7 @@ from probe.measurements.resolver import ResolverSpec, parse_resolver
 from tests.probe.conftest import LOOPBACK
 from tests.support.local_dns import LocalDns
 from tests.support.local_http import LocalWeb, make_app
-from tests.support.local_tls import Pki
+from tests.support.local_tls import LocalServer, Pki, sni_filter
 
 
 def config(clock, domain, qtype="A", resolver=None, timeout=2.0, exempt=LOOPBACK):
@@ -101,6 +102,34 @@ async def test_dns_over_https(clock, backend, pki: Pki):
     assert result.answers == ("192.0.2.20",)
     assert result.resolver == f"doh:https://doh.test:{web.port}/dns-query"
     assert missing.failure == "dns_nxdomain_error"
+
+
+async def test_doh_queries_share_one_kept_connection_reopened_when_dropped(
+    clock, backend, pki: Pki
+):
+    """Twenty queries a round: one TLS handshake, not twenty (docs/performance.md)."""
+    app = make_app(records={"platform.test": ("192.0.2.20",)})
+    async with LocalWeb(app, context=pki.server_context("doh.test")) as web:
+        relay = sni_filter(("127.0.0.1", web.port), blocked=())
+        clients = []
+
+        async def counting(reader, writer):
+            clients.append(writer)
+            await relay(reader, writer)
+
+        async with LocalServer(counting) as server:
+            spec = ResolverSpec(
+                kind="doh", url=f"https://doh.test:{server.port}/dns-query", address="127.0.0.1"
+            )
+            queries = [config(clock, "platform.test", qtype, resolver=spec) for qtype in "A" * 4]
+            results = await asyncio.gather(*(dns.run(q, backend) for q in queries))
+            assert [r.answers for r in results] == [("192.0.2.20",)] * 4
+            assert len(clients) == 1
+            clients[0].transport.abort()  # the server hangs up between two rounds
+            await asyncio.sleep(0.05)
+            again = await dns.run(queries[0], backend)
+    assert (again.failure, again.answers) == (None, ("192.0.2.20",))
+    assert len(clients) == 2
 
 
 async def test_doh_host_is_looked_up_through_the_system_resolver(clock, system_dns, pki: Pki):
