@@ -391,5 +391,11 @@ class Detector:
             p.all_slow = p.all_claim = 0
             self.all_slow.pop(i, None)
             self.dirty_all_slow = True
+            # Targets still slow (this round straddles the throttle's end) owe their slow
+            # runs to the all-traffic throttle: only what follows is a platform's own.
+            for ts in p.targets:
+                if ts.slow:
+                    ts.slow = 1
+                    ts.first_slow = ts.last_slow
         else:
             p.all_fast = placed

@@ -106,6 +106,23 @@ def test_throughput_far_under_the_own_baseline_is_throttling():
     assert (event.kind, event.platform) == (EventKind.THROTTLING, "tiktok")
 
 
+def test_a_round_straddling_the_end_of_an_all_traffic_throttle_blames_no_platform():
+    d = Detector(SETTINGS)
+    probes = [Probe(f"p{i}", asn=64501) for i in range(3)]
+    fast = dict.fromkeys(("tiktok", "facebook", "whatsapp", "youtube"), 9000.0)
+
+    def shape(_p: Probe, at: float) -> dict:
+        if 80 <= at < 200:
+            return {"kbps": dict.fromkeys(fast, 300.0)}
+        if 200 <= at < 210:  # the throttle ends while the round downloads
+            return {"kbps": {**fast, "tiktok": 300.0, "facebook": 300.0}}
+        return {"kbps": fast}
+
+    run(d, probes, 300, shape=shape)
+    (event,) = d.events()
+    assert (event.kind, event.platform, event.state) == (EventKind.THROTTLING, None, "closed")
+
+
 def test_synchronized_silence_is_a_shutdown_refined_by_late_rounds():
     d = Detector(SETTINGS)
     cut_net = [Probe(f"c{i}", asn=64501) for i in range(2)]
