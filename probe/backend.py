@@ -136,7 +136,7 @@ class NetworkBackend:
         self._system_override = parse_resolver(system_resolver) if system_resolver else None
         self._resolv_conf = resolv_conf
         self._route_table = route_table
-        self._verifying = ssl.create_default_context()
+        self._verifying = _verifying_context()
         if ca_file:
             self._verifying.load_verify_locations(cafile=ca_file)
         # Verifying nothing, it needs no CA store (each loaded copy costs a Pi Zero ~1 MB).
@@ -326,6 +326,20 @@ class NetworkBackend:
         self, address: str, port: int, *, max_hops: int, wait_s: float
     ) -> tuple[Hop, ...]:
         return await asyncio.to_thread(_tcp_traceroute, address, port, max_hops, wait_s)
+
+
+def _verifying_context() -> ssl.SSLContext:
+    """What `ssl.create_default_context()` makes, but trusting the system's CA directory,
+    from which OpenSSL reads a root when a handshake needs it, rather than its bundle,
+    which costs a Pi Zero 2.5 MB to hold parsed (docs/performance.md). A system without
+    the directory (`openssl rehash`, kept by update-ca-certificates) loads the bundle."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    directory = ssl.get_default_verify_paths().capath  # None when there is no such directory
+    if directory:
+        context.load_verify_locations(capath=directory)
+    else:
+        context.load_default_certs()
+    return context
 
 
 CAP_NET_RAW = 13  # linux/capability.h

@@ -1,7 +1,10 @@
 import asyncio
+import shutil
+import subprocess
 
 import pytest
 
+from probe.backend import NetworkBackend
 from probe.measurements import tcp, tls
 from tests.support.local_tls import (
     FullBacklog,
@@ -111,3 +114,21 @@ async def test_sni_blocking_shows_in_the_decoy(clock, backend, pki: Pki):
     assert result.failure == "connection_reset"
     assert result.decoy is not None
     assert result.decoy.failure is None
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+async def test_the_system_ca_directory_is_trusted(clock, pki: Pki, tmp_path, monkeypatch, trusted):
+    """Roots come from the system's hashed CA directory (SSL_CERT_DIR here), read as needed."""
+    if trusted:
+        name = subprocess.run(
+            ["openssl", "x509", "-hash", "-noout", "-in", str(pki.ca_file)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        shutil.copy(pki.ca_file, tmp_path / f"{name}.0")
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
+    backend = NetworkBackend()  # no extra CA file: the system's trust alone
+    async with LocalServer(idle, context=pki.server_context("platform.test")) as server:
+        result = await tls.run(tls_config(clock, server.port, decoy=None), backend)
+    assert result.failure == (None if trusted else "ssl_unknown_authority")
