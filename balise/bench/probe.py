@@ -3,7 +3,10 @@
 The probe runs as `balise probe run`, a process of its own, against a loopback world
 the bench starts: the lab's web site (HTTPS and HTTP, `balise.lab.netns.site`) and
 DNS server (`balise.lab.netns.authdns`) playing the eleven targets and four anchors
-of the default catalog, Mosquitto, and `balise collector run` acknowledging rounds.
+of the default catalog, a DoH server (`balise.bench.doh`) playing the catalog's
+independent resolver, Mosquitto, and `balise collector run` acknowledging rounds.
+The probe's settings are the defaults but for the schedule, the addresses and
+traceroute (off: it needs scapy and a failing target).
 
 The default schedule is compressed 30 times: rounds every 2 s instead of 60 s,
 heartbeats and MQTT keep-alives every 1 s instead of 30 s, throughput every 5
@@ -11,11 +14,14 @@ rounds as in the default catalog. Traffic per round is therefore traffic per rea
 round, and a day is 1440 rounds.
 
 Traffic is counted by the kernel: nftables counters on the output hook match the
-ports of the world's servers, so every byte of every packet the probe sends or
-receives (IP and TCP/UDP headers included, TCP handshakes and acknowledgements
-too) is counted, and nothing else is. That needs root; without it the traffic is
-reported as unmeasured. The collector talks to Mosquitto on a listener of its own,
-so its traffic is not counted.
+ports of the world's servers and the anchors' pings, so every byte of every packet
+the probe sends or receives (IP and TCP/UDP headers included, TCP handshakes and
+acknowledgements too) is counted, and nothing else is. That needs root; without it
+the traffic is reported as unmeasured. The collector talks to Mosquitto on a
+listener of its own, so its traffic is not counted. Loopback's 64 kB segments need
+fewer packets, so fewer headers and acknowledgements, than a 1500-byte link: a
+download of a few hundred kB is acknowledged by a few packets here, by a hundred
+there (docs/performance.md estimates what that adds).
 """
 
 import contextlib
@@ -31,10 +37,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
 
+from balise import wire
 from balise.bench.services import ServiceError, free_port, mosquitto, wait_port
 from balise.model.catalog import BUILTIN_CATALOG, Anchor, Catalog, Target
 
@@ -44,11 +52,12 @@ ROUNDS_PER_DAY = 86_400 / 60
 THROUGHPUT_BYTES = 250_000  # each throughput object; the default catalog has two
 POLL_S = 0.02
 PROBE_ID = "bench-probe"
+DOH_HOST = "dns.bench.test"  # the independent resolver, DoH as in the default catalog
 SOURCE = Path(__file__).resolve().parents[2]  # the tree holding balise/, probe/, collector/
 START_TIMEOUT_S = 60.0
 
 
-def _counted_ports(web: tuple[int, int], dns: int, mqtt: int) -> dict[str, str]:
+def _counted_ports(web: tuple[int, int], dns: int, doh: int, mqtt: int) -> dict[str, str]:
     """nftables rules (without `counter`), by name: what the probe sends and receives."""
     http, https = web
     return {
@@ -56,8 +65,12 @@ def _counted_ports(web: tuple[int, int], dns: int, mqtt: int) -> dict[str, str]:
         "uplink_received": f"tcp sport {mqtt}",
         "measure_sent": f"tcp dport {{ {http}, {https} }}",
         "measure_received": f"tcp sport {{ {http}, {https} }}",
+        "anchors_sent": "ip daddr 127.0.0.1 icmp type echo-request",
+        "anchors_received": "ip saddr 127.0.0.1 icmp type echo-reply",
         "dns_sent": f"udp dport {dns}",
         "dns_received": f"udp sport {dns}",
+        "doh_sent": f"tcp dport {doh}",
+        "doh_received": f"tcp sport {doh}",
     }
 
 
@@ -111,7 +124,7 @@ class Counters:
             subprocess.run([self._nft, "delete", "table", "inet", self.table], check=False)  # noqa: S603 - nft from PATH
 
 
-def _catalog(https: int, http: int, dns_port: int) -> Catalog:
+def _catalog(https: int, http: int, doh: int) -> Catalog:
     """The default catalog's targets and anchors, every name and address on loopback."""
     builtin = msgspec.toml.decode(BUILTIN_CATALOG.read_bytes(), type=Catalog)
     targets = tuple(
@@ -137,13 +150,17 @@ def _catalog(https: int, http: int, dns_port: int) -> Catalog:
         revision="bench",
         targets=targets,
         anchors=anchors,
-        resolver=f"udp:127.0.0.1:{dns_port}",
+        doh_url=f"https://{DOH_HOST}:{doh}/dns-query",
         throughput_every=builtin.throughput_every,
     )
 
 
 def _names(catalog: Catalog) -> list[str]:
     return [t.domain for t in catalog.targets] + [f"cdn.{t.id}.test" for t in catalog.targets]
+
+
+def _records(names: list[str]) -> str:
+    return "".join(f'"{name}" = "127.0.0.1"\n' for name in names)
 
 
 @contextmanager
@@ -163,21 +180,34 @@ def _process(
             process.wait()
 
 
-def _world(stack: ExitStack, workdir: Path) -> tuple[Catalog, Path, int]:
-    """Start the lab's DNS server and web site; return the catalog, the CA file, DNS port."""
+@dataclass(frozen=True, slots=True)
+class _World:
+    catalog: Catalog
+    ca_file: Path
+    dns_port: int
+    doh_port: int
+
+
+def _world(stack: ExitStack, workdir: Path) -> _World:
+    """Start the lab's DNS server and web site and the DoH server."""
     from balise.lab.netns.pki import make_pki  # noqa: PLC0415 - needs the lab extra (trustme)
 
-    http, https, dns_port = free_port(), free_port(), free_port()
-    catalog = _catalog(https, http, dns_port)
-    pki = make_pki(workdir / "pki", {"site": _names(catalog)})
+    http, https, dns_port, doh = free_port(), free_port(), free_port(), free_port()
+    catalog = _catalog(https, http, doh)
+    pki = make_pki(workdir / "pki", {"site": [*_names(catalog), DOH_HOST]})
     site = workdir / "site.toml"
     site.write_text(
         f'title = "Platform"\naddresses = ["127.0.0.1"]\npem = "{pki.sites["site"]}"\n'
         f"http_port = {http}\nhttps_port = {https}\n"
     )
     dns = workdir / "dns.toml"
-    records = "".join(f'"{name}" = "127.0.0.1"\n' for name in _names(catalog))
+    records = _records([*_names(catalog), DOH_HOST])
     dns.write_text(f'address = "127.0.0.1"\nport = {dns_port}\n[records]\n{records}')
+    doh_settings = workdir / "doh.toml"
+    doh_settings.write_text(
+        f'address = "127.0.0.1"\nport = {doh}\npem = "{pki.sites["site"]}"\n'
+        f"[records]\n{_records(_names(catalog))}"
+    )
     python = sys.executable
     stack.enter_context(
         _process([python, "-m", "balise.lab.netns.site", str(site)], workdir / "site.log")
@@ -185,9 +215,13 @@ def _world(stack: ExitStack, workdir: Path) -> tuple[Catalog, Path, int]:
     stack.enter_context(
         _process([python, "-m", "balise.lab.netns.authdns", str(dns)], workdir / "dns.log")
     )
+    stack.enter_context(
+        _process([python, "-m", "balise.bench.doh", str(doh_settings)], workdir / "doh.log")
+    )
     wait_port(https)
     wait_port(http)
-    return catalog, pki.ca_file, dns_port
+    wait_port(doh)
+    return _World(catalog, pki.ca_file, dns_port, doh)
 
 
 def _probe_settings(
@@ -201,7 +235,7 @@ def _probe_settings(
         '[location]\ncountry = "NC"\n'
         f'[mqtt]\nurl = "mqtt://127.0.0.1:{mqtt_port}"\nkeepalive_s = {30 // COMPRESSION}\n'
         f'[measure]\nsystem_resolver = "udp:127.0.0.1:{dns_port}"\nca_file = "{ca_file}"\n'
-        'bogon_exempt = ["127.0.0.0/8"]\nicmp = false\ntraceroute = false\n'
+        'bogon_exempt = ["127.0.0.0/8"]\ntraceroute = false\n'
     )
     return path
 
@@ -233,16 +267,18 @@ def _received(http_port: int) -> int:
     return stored if isinstance(stored, int) else 0
 
 
-def _first_round(workdir: Path) -> tuple[float, float, int]:
+def _first_round(workdir: Path) -> tuple[float, float, int, int]:
     """The probe's first round as the collector stored it: its start on the probe's clock,
-    its arrival, and the mean size of a round message."""
+    its arrival; and the mean size of a round's JSON and of its compressed wire form."""
     path = workdir / "collector-state" / "collector.sqlite3"
     with contextlib.closing(sqlite3.connect(path)) as db:
         started, received = db.execute(
             "SELECT started, received FROM rounds ORDER BY seq LIMIT 1"
         ).fetchone()
-        (size,) = db.execute("SELECT avg(length(raw)) FROM rounds").fetchone()
-    return float(started), float(received), round(size)
+        texts = [wire.decompress(bytes(raw)) for (raw,) in db.execute("SELECT raw FROM rounds")]
+    json_size = sum(map(len, texts)) / len(texts)
+    wire_size = sum(len(wire.compress(text)) for text in texts) / len(texts)
+    return float(started), float(received), round(json_size), round(wire_size)
 
 
 def _proc(pid: int) -> tuple[float, float, float]:
@@ -287,13 +323,16 @@ def bench_probe(rounds: int = 10, json_out: Path | None = None, python: str | No
     rounds = max(rounds, 2)
     with tempfile.TemporaryDirectory(prefix="balise-bench-probe-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
-        catalog, ca_file, dns_port = _world(stack, workdir)
+        world = _world(stack, workdir)
+        catalog = world.catalog
         catalog_file = workdir / "catalog.toml"
         catalog_file.write_bytes(msgspec.toml.encode(msgspec.to_builtins(catalog)))
         probe_port, collector_port = stack.enter_context(mosquitto(workdir, listeners=2))
         https = catalog.targets[0].port
         counters = Counters(
-            _counted_ports((catalog.targets[0].http_port, https), dns_port, probe_port)
+            _counted_ports(
+                (catalog.targets[0].http_port, https), world.dns_port, world.doh_port, probe_port
+            )
         )
         stack.callback(counters.remove)
         config, http_port = _collector_settings(workdir, collector_port, catalog_file)
@@ -304,7 +343,7 @@ def bench_probe(rounds: int = 10, json_out: Path | None = None, python: str | No
             )
         )
         wait_port(http_port)
-        settings = _probe_settings(workdir, catalog_file, ca_file, dns_port, probe_port)
+        settings = _probe_settings(workdir, catalog_file, world.ca_file, world.dns_port, probe_port)
         spawned = time.time()
         probe = stack.enter_context(
             _process(
@@ -322,7 +361,7 @@ def bench_probe(rounds: int = 10, json_out: Path | None = None, python: str | No
             )
         )
         samples = _sample(probe, http_port, rounds + 1, counters)
-        first_started, first_received, payload = _first_round(workdir)
+        first_started, first_received, round_json, round_wire = _first_round(workdir)
     (first_count, _, (first_cpu, _, _), first_bytes) = samples[0]
     (last_count, _, (last_cpu, peak_mb, rss_mb), last_bytes) = samples[-1]
     rounds = last_count - first_count
@@ -337,7 +376,8 @@ def bench_probe(rounds: int = 10, json_out: Path | None = None, python: str | No
         "cpu_s_per_round": round((last_cpu - first_cpu) / rounds, 3),
         "startup_to_first_round_start_s": round(first_started - spawned, 2),
         "startup_to_first_round_received_s": round(first_received - spawned, 2),
-        "round_payload_bytes": payload,
+        "round_json_bytes": round_json,
+        "round_payload_bytes": round_wire,  # on the wire: compressed
         **_import_times(python or sys.executable),
         "traffic_measured": counters.available,
         **{f"{k}_bytes_per_round": round(v) for k, v in traffic.items()},
