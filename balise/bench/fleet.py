@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 NOISE_SHARE = 0.05  # rounds with one failing target
 THROUGHPUT_EVERY = 5  # as the default catalog
 THROUGHPUT_TARGETS = 2  # the default catalog has two throughput objects
+VARIANTS = 64  # prebuilt rounds of measured durations per kind
 TICK_S = 0.01  # a paced publisher publishes what is due this often
 CHUNK = 256  # publications awaited together
 READY = "ready"
@@ -78,22 +79,28 @@ class Report:
     next_seqs: tuple[int, ...]
     latencies: bytes  # array("d") of publish → acknowledgement seconds
     unacked: int  # rounds never acknowledged within ack_wait_s
+    cpu_s: float  # CPU the process used from `go` to its last publication
 
 
 class RoundMaker:
     """Rounds of the synthetic fleet, built from a few shared target tuples."""
 
     def __init__(self, targets: int, *, seed: int = 0) -> None:
-        self._rng = random.Random(seed)  # noqa: S311 - benchmark noise, not cryptography
+        self._rng = rng = random.Random(seed)  # noqa: S311 - benchmark noise, not cryptography
         names = [f"platform-{n:02d}" for n in range(targets)]
-        self._ok = tuple(_chain(name) for name in names)
-        self._with_throughput = tuple(
-            _chain(name, throughput=n < THROUGHPUT_TARGETS) for n, name in enumerate(names)
-        )
+        # Durations vary as measured ones do (InfluxDB compresses constant values to nothing),
+        # from a few prebuilt variants: building every round anew would load the fleet.
+        self._ok = [tuple(_chain(name, rng) for name in names) for _ in range(VARIANTS)]
+        self._with_throughput = [
+            tuple(
+                _chain(name, rng, throughput=n < THROUGHPUT_TARGETS) for n, name in enumerate(names)
+            )
+            for _ in range(VARIANTS)
+        ]
         layers = (Layer.DNS, Layer.TCP, Layer.TLS, Layer.HTTP)
         self._failing = [
             tuple(
-                _chain(name, failed=layers[n % len(layers)] if n == bad else None)
+                _chain(name, rng, failed=layers[n % len(layers)] if n == bad else None)
                 for n, name in enumerate(names)
             )
             for bad in range(targets)
@@ -107,9 +114,9 @@ class RoundMaker:
         if self._rng.random() < NOISE_SHARE:
             targets = self._failing[self._rng.randrange(len(self._failing))]
         elif seq % THROUGHPUT_EVERY == 1:
-            targets = self._with_throughput
+            targets = self._rng.choice(self._with_throughput)
         else:
-            targets = self._ok
+            targets = self._rng.choice(self._ok)
         # A probe's rounds never share a microsecond: InfluxDB would keep one point of two.
         started = max(time.time(), self._last.get(probe, 0.0) + 1e-5)
         self._last[probe] = started
@@ -136,14 +143,28 @@ def _meta(number: int) -> ProbeMeta:
     )
 
 
-def _chain(name: str, *, failed: Layer | None = None, throughput: bool = False) -> TargetResult:
+def _chain(
+    name: str, rng: random.Random, *, failed: Layer | None = None, throughput: bool = False
+) -> TargetResult:
+    """One target's chain, timed on a monotonic clock like a probe's, each step's duration
+    drawn around a typical mobile line's."""
     domain = f"www.{name}.example"
     address = "203.0.113.10"
     failure: Failure | None = "connection_reset" if failed else None
+    clock = rng.uniform(1_000.0, 1_000_000.0)
+
+    def step(typical_s: float) -> tuple[float, float]:
+        nonlocal clock
+        t0 = clock
+        clock += rng.uniform(0.5, 1.5) * typical_s
+        return t0, clock
+
+    dns_t0, dns_t = step(0.021)
+    doh_t0, doh_t = step(0.034)
     dns = (
         DnsResult(
-            t0=0.0,
-            t=0.021,
+            t0=dns_t0,
+            t=dns_t,
             failure="dns_nxdomain_error" if failed == Layer.DNS else None,
             domain=domain,
             qtype="A",
@@ -152,8 +173,8 @@ def _chain(name: str, *, failed: Layer | None = None, throughput: bool = False) 
             answers=() if failed == Layer.DNS else (address,),
         ),
         DnsResult(
-            t0=0.0,
-            t=0.034,
+            t0=doh_t0,
+            t=doh_t,
             domain=domain,
             qtype="A",
             resolver="doh:https://resolver.example/dns-query",
@@ -163,10 +184,11 @@ def _chain(name: str, *, failed: Layer | None = None, throughput: bool = False) 
     )
     if failed == Layer.DNS:
         return TargetResult(target=name, failed_layer=failed, failure="dns_nxdomain_error", dns=dns)
+    tcp_t0, tcp_t = step(0.046)
     tcp = (
         TcpResult(
-            t0=0.035,
-            t=0.081,
+            t0=tcp_t0,
+            t=tcp_t,
             failure=failure if failed == Layer.TCP else None,
             address=address,
             port=443,
@@ -174,10 +196,12 @@ def _chain(name: str, *, failed: Layer | None = None, throughput: bool = False) 
     )
     if failed == Layer.TCP:
         return TargetResult(target=name, failed_layer=failed, failure=failure, dns=dns, tcp=tcp)
+    tls_t0, tls_t = step(0.108)
+    decoy_t0, decoy_t = step(0.1)
     tls = (
         TlsResult(
-            t0=0.082,
-            t=0.19,
+            t0=tls_t0,
+            t=tls_t,
             failure=failure if failed == Layer.TLS else None,
             address=address,
             port=443,
@@ -185,7 +209,12 @@ def _chain(name: str, *, failed: Layer | None = None, throughput: bool = False) 
             version=None if failed == Layer.TLS else "TLSv1.3",
             cert_valid=None if failed == Layer.TLS else True,
             decoy=TlsResult(
-                t0=0.19, t=0.29, address=address, port=443, sni="example.org", version="TLSv1.3"
+                t0=decoy_t0,
+                t=decoy_t,
+                address=address,
+                port=443,
+                sni="example.org",
+                version="TLSv1.3",
             )
             if failed == Layer.TLS
             else None,
@@ -195,25 +224,29 @@ def _chain(name: str, *, failed: Layer | None = None, throughput: bool = False) 
         return TargetResult(
             target=name, failed_layer=failed, failure=failure, dns=dns, tcp=tcp, tls=tls
         )
+    https_t0, https_t = step(0.211)
+    http_t0, http_t = step(0.071)
     http = (
         HttpResult(
-            t0=0.191,
-            t=0.402,
+            t0=https_t0,
+            t=https_t,
             failure=failure if failed == Layer.HTTP else None,
             url=f"https://{domain}/",
             status=None if failed == Layer.HTTP else 200,
-            body_length=None if failed == Layer.HTTP else 51234,
+            body_length=None if failed == Layer.HTTP else rng.randrange(40_000, 60_000),
             title=None if failed == Layer.HTTP else name,
         ),
         HttpResult(
-            t0=0.082,
-            t=0.153,
+            t0=http_t0,
+            t=http_t,
             url=f"http://{domain}/",
             status=200,
-            body_length=51234,
+            body_length=rng.randrange(40_000, 60_000),
             redirects=(f"https://{domain}/",),
         ),
     )
+    download_t0, download_t = step(2.0)
+    kbps = round(1_250_000 * 8 / 1000 / (download_t - download_t0), 1)
     return TargetResult(
         target=name,
         failed_layer=failed,
@@ -223,7 +256,11 @@ def _chain(name: str, *, failed: Layer | None = None, throughput: bool = False) 
         tls=tls,
         http=http,
         throughput=ThroughputResult(
-            t0=0.41, t=2.41, url=f"https://cdn.{name}.example/object", bytes=1_250_000, kbps=5000.0
+            t0=download_t0,
+            t=download_t,
+            url=f"https://cdn.{name}.example/object",
+            bytes=1_250_000,
+            kbps=kbps,
         )
         if throughput
         else None,
@@ -311,6 +348,7 @@ async def _publish(job: Job, conn: Connection) -> Report:
         conn.send(READY)
         await asyncio.to_thread(conn.recv)  # GO
         started = time.monotonic()
+        cpu_at_go = time.process_time()
         turn = 0
         while published < job.rounds and job.probes:
             if job.rate > 0:
@@ -338,6 +376,7 @@ async def _publish(job: Job, conn: Connection) -> Report:
                 first = first or last
             published += len(sends)
             await asyncio.gather(*sends)
+        cpu_s = time.process_time() - cpu_at_go
         if listener is not None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(job.ack_wait_s):
@@ -353,6 +392,7 @@ async def _publish(job: Job, conn: Connection) -> Report:
         next_seqs=tuple(seqs),
         latencies=clock.latencies.tobytes(),
         unacked=clock.outstanding,
+        cpu_s=cpu_s,
     )
 
 

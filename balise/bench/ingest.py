@@ -64,6 +64,7 @@ class Phase:
     last_publish: float
     latencies: tuple[float, ...]
     unacked: int
+    cpu_s: float  # the publishers' CPU
 
 
 class CollectorProcess:
@@ -144,6 +145,11 @@ class CollectorProcess:
             self._process.wait()
         self._process = None
 
+    def pid(self) -> int:
+        if self._process is None:
+            raise ServiceError("the collector is not running")
+        return self._process.pid
+
     def cpu_now(self) -> float:
         """CPU seconds the running collector has used so far."""
         if self._process is None:
@@ -154,6 +160,17 @@ class CollectorProcess:
 def _cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pid_started_with(config: Path) -> int:
+    """The process whose command line names `config`: a daemon the bench started."""
+    wanted = str(config).encode()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if wanted in (entry / "cmdline").read_bytes().split(b"\0"):
+                    return int(entry.name)
+    raise ServiceError(f"no process runs with {config}")
 
 
 class Fleet:
@@ -201,6 +218,7 @@ class Fleet:
             last_publish=max(r.last_publish for r in reports),
             latencies=tuple(latencies),
             unacked=sum(r.unacked for r in reports),
+            cpu_s=sum(r.cpu_s for r in reports),
         )
 
     @contextlib.contextmanager
@@ -297,13 +315,21 @@ def bench_ingest(
             cpu_drain = collector.cpu_now() - cpu_before
 
             print(f"sustained: {rate:g} results/s for {seconds:g}s", flush=True)
+            daemons = {
+                "collector": collector.pid(),
+                "influxdb": _pid_started_with(workdir / "influxdb.conf"),
+                "mosquitto": _pid_started_with(workdir / "mosquitto.conf"),
+            }
+            cpu_at_start = {name: _cpu_s(pid) for name, pid in daemons.items()}
             live = synthetic.publish(rounds, rate=rounds / seconds, acks=True)
-            collector.wait_stored(queued.results + live.results)
+            caught_up = collector.wait_stored(queued.results + live.results)
+            live_cpu = {name: _cpu_s(pid) - cpu_at_start[name] for name, pid in daemons.items()}
+            live_cpu["fleet"] = live.cpu_s
             health = collector.health()
         finally:
             collector.stop()
         published = warm.results + queued.results + live.results
-        stored = influx.count(DATABASE, "target")
+        stored = influx.count(DATABASE, "target", "ok")
     baseline_rate = base.results / max(base.last - base.connected, 1e-9)
     ingest_rate = queued.results / max(drained - connected, 1e-9)
     live_span = max(live.last_publish - live.first_publish, 1e-9)
@@ -320,7 +346,14 @@ def bench_ingest(
         "ratio": round(ingest_rate / baseline_rate, 2),
         "sustained_offered_results_per_s": round(live.results / live_span),
         "sustained_seconds": round(live_span, 1),
+        "sustained_stored_results_per_s": round(
+            live.results / max(caught_up - live.first_publish, 1e-9)
+        ),
         "sustained_unacked_rounds": live.unacked,
+        "sustained_cpu_us_per_result": {
+            name: round(1e6 * cpu / max(live.results, 1), 1) for name, cpu in live_cpu.items()
+        },
+        "sustained_cores_used": round(sum(live_cpu.values()) / live_span, 2),
         **{f"latency_{k}": v for k, v in _percentiles(live.latencies).items()},
         "published_results": published,
         "stored_results": stored,

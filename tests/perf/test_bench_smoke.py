@@ -31,6 +31,12 @@ def test_bench_ingest_stores_everything_and_says_so(tmp_path, capsys):
     assert figures["ratio"] == float(match.group(3))
     assert figures["latency_p50_ms"] <= figures["latency_p99_ms"] <= figures["latency_max_ms"]
     assert figures["collector_rejected"] == {}
+    cpu = figures["sustained_cpu_us_per_result"]
+    assert set(cpu) == {"collector", "influxdb", "mosquitto", "fleet"}
+    assert cpu["collector"] > 0
+    assert cpu["influxdb"] > 0
+    assert figures["sustained_cores_used"] > 0
+    assert figures["sustained_stored_results_per_s"] > 0
 
 
 def test_bench_probe_reports_memory_cpu_start_up_and_traffic(tmp_path, capsys):

@@ -91,7 +91,7 @@ async def test_two_storage_instances_share_the_fleet_and_one_acknowledges(
     assert hub.counters.rejected == {}
     assert sorted(detector.state.probe_ids) == probes
     assert [a.acks.acked(p) for p in probes] == [0] * PROBES  # storage instances never ack
-    [series] = influxdb.query(database, 'SELECT count("seq") FROM "target"')
+    [series] = influxdb.query(database, 'SELECT count("ok") FROM "target"')
     assert series["values"][0][1] == PROBES * ROUNDS * len(TARGETS)
 
 
