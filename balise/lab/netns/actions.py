@@ -35,9 +35,16 @@ from balise.lab.scenario import (
 
 @dataclass
 class Censor:
-    """Applies actions to `lab` and takes them back; `index` identifies an action."""
+    """Applies actions to `lab` and takes them back; `index` identifies an action.
+
+    `time_factor` is the lab's real seconds per scenario second (configs.TimeScale).
+    A throttle's rate is divided by it: a lab compressing time 1/factor-fold moves a
+    scenario second's bytes in `factor` real seconds, so the probes' rounds, timeouts
+    and throughput tests see the same share of the line as in the scenario.
+    """
 
     lab: Lab
+    time_factor: float = 1.0
     _dns: dict[str, dict[int, BlockDns]] = field(default_factory=dict)  # network -> actions
     _throttles: dict[str, dict[int, shaping.Throttle]] = field(default_factory=dict)  # router
     _tables: dict[int, list[str]] = field(default_factory=dict)  # action -> routers
@@ -99,7 +106,8 @@ class Censor:
         for router in self._routers(action):
             throttles = self._throttles.setdefault(router, {})
             if active:
-                throttles[index] = shaping.Throttle(action.rate_kbps, addresses)
+                rate = action.rate_kbps / self.time_factor
+                throttles[index] = shaping.Throttle(rate, addresses)
             else:
                 throttles.pop(index, None)
             await self._shape(router)

@@ -37,7 +37,15 @@ REAL_ROUND_S = 3.0  # a scenario round lasts this long in the lab (or less, if i
 BROKER_PORT = 1883
 COLLECTOR_HTTP = "127.0.0.1:8470"  # on the core's own loopback
 INFLUX_RELAY_PORT = 8086  # on the core's loopback, relayed to the InfluxDB the user named
-THROUGHPUT_BYTES = 300_000  # enough to tell a throttled platform at LAN speed, cheap per round
+# A throughput test: 40-100 ms on a subscriber line (shaping.ACCESS_KBPS), long enough
+# that a pause of a busy machine is not read as a slow platform; ten of them, one at a
+# time, fit in a round.
+THROUGHPUT_BYTES = 100_000
+# The download stops after this share of a round and reports its rate. Under a
+# throttle every download runs into it, and three or more must still fit in the round
+# (the detector's all-traffic rule); the cap must also outlast the first TLS record
+# (16 kB) at a throttled rate, or the download reports no rate at all.
+THROUGHPUT_ROUND_SHARE = 0.06
 # The control vantage point stands outside every scenario country, as in sim mode.
 CONTROL_NETWORK = Network(name="control", asn=65534, country="ZZ", access=Access.FIXED)
 
@@ -151,7 +159,7 @@ def probe_settings(
             tls_timeout_s=timeout,
             http_timeout_s=2 * timeout,
             anchor_timeout_s=timeout / 2,
-            throughput_timeout_s=2 * timeout,
+            throughput_timeout_s=THROUGHPUT_ROUND_SHARE * real_round,
             throughput_max_bytes=THROUGHPUT_BYTES,
             ca_file=str(ca_file),
             concurrency=16,  # every target at once: a round must fit in its short interval
@@ -176,7 +184,11 @@ def collector_settings(
         http=HttpSettings(listen=COLLECTOR_HTTP),
         state_dir=str(state_dir),
         catalog=str(catalog),
-        detection=DetectionSettings(round_s=real_round, evaluate_interval_s=real_round / 10),
+        detection=DetectionSettings(
+            round_s=real_round,
+            evaluate_interval_s=real_round / 10,
+            max_clock_error_s=scale.real(DetectionSettings().max_clock_error_s),
+        ),
     )
 
 

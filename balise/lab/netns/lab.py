@@ -36,6 +36,7 @@ from balise.lab.netns.site import SiteSettings
 from balise.lab.netns.tomlfile import write_toml
 from balise.lab.scenario import Scenario
 from balise.model.catalog import Catalog
+from balise.model.layers import Access
 
 # argv of a probe process, given its id and its wall-clock offset
 ProbeLauncher = Callable[[str, float], Sequence[str]]
@@ -71,6 +72,9 @@ class Lab:
         try:
             await self.processes.__aenter__()
             await topology.build(self.plan)
+            for node in self.plan.nodes:
+                if lines := self.lines(node.ns):
+                    await shaping.shape(node.ns, lines, ())
             self._pki = make_pki(self.run_dir / "pki", self._site_names())
             async with asyncio.TaskGroup() as group:
                 for spec in self._server_specs():
@@ -96,16 +100,27 @@ class Lab:
 
     # -- what actions and the runner drive
 
-    def lines(self, router: str) -> list[shaping.Line]:
-        """A router's interfaces as shaping sees them: its uplink, its subscriber lines."""
-        return [
-            shaping.Line(Link.child_if, "dst"),
-            *(
-                shaping.Line(child.uplink.parent_if, "src")
-                for child in self.plan.children(router)
-                if child.uplink is not None
-            ),
-        ]
+    def lines(self, ns: str) -> list[shaping.Line]:
+        """The interfaces of a namespace that shaping knows: subscriber lines, uplinks."""
+        node = self.plan.node(ns)
+        if node.role == "router":
+            access = next(n.access for n in self.scenario.network if n.name == node.label)
+            rate = shaping.ACCESS_KBPS[access]
+            return [
+                shaping.Line(Link.child_if, "dst"),
+                *(
+                    shaping.Line(child.uplink.parent_if, "src", rate)
+                    for child in self.plan.children(ns)
+                    if child.uplink is not None
+                ),
+            ]
+        if node.role == "core":
+            return [
+                shaping.Line(child.uplink.parent_if, "src", shaping.ACCESS_KBPS[Access.FIXED])
+                for child in self.plan.children(ns)
+                if child.role == "control" and child.uplink is not None
+            ]
+        return []
 
     def policy_path(self, network: str) -> Path:
         return self.run_dir / "policy" / f"{self.plan.networks.index(network)}.json"

@@ -44,24 +44,59 @@ _START_BUDGET_S = 120.0  # namespaces, servers, broker, collector and probes up
 
 
 def run_netns(
-    scenarios: Sequence[Scenario], *, influx_url: str | None = None, influx_db: str = "balise"
+    scenarios: Sequence[Scenario],
+    *,
+    influx_url: str | None = None,
+    influx_db: str = "balise",
+    parallel: int = 1,
 ) -> list[tuple[list[Event], float]]:
-    """Run each scenario in its own lab; its events (scenario time) and its start time t0."""
+    """Run each scenario in its own lab; its events (scenario time) and its start time t0.
+
+    `parallel` labs run at once (each has its own namespaces, broker and collector);
+    the results come in the order of `scenarios`.
+    """
     _check_environment()
-    results = []
-    for scenario in scenarios:
-        run_dir = Path(tempfile.mkdtemp(prefix=f"balise-netns-{scenario.name}-"))
+    if parallel < 1:
+        raise ValueError(f"parallel must be at least 1, not {parallel}")
+
+    async def main() -> list[tuple[list[Event], float]]:
+        task = asyncio.current_task()
+        if task is not None:  # Ctrl-C is asyncio.run's own
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        gate = asyncio.Semaphore(parallel)
+
+        async def one(scenario: Scenario) -> tuple[list[Event], float]:
+            async with gate:
+                return await _run_in_own_dir(scenario, influx_url=influx_url, influx_db=influx_db)
+
         try:
-            results.append(_run_one(scenario, run_dir, influx_url=influx_url, influx_db=influx_db))
-        except LabError as exc:  # the run directory stays: its logs say what went wrong
-            raise LabEnvironmentError(
-                f"netns lab failed for {scenario.name}: {exc} (logs in {run_dir})"
-            ) from exc
-        except BaseException:
-            shutil.rmtree(run_dir, ignore_errors=True)
-            raise
+            async with asyncio.TaskGroup() as group:
+                runs = [group.create_task(one(s), name=f"scenario:{s.name}") for s in scenarios]
+        except* LabEnvironmentError as failed:
+            raise failed.exceptions[0] from None
+        return [run.result() for run in runs]
+
+    try:
+        return asyncio.run(main())
+    except asyncio.CancelledError:
+        raise SystemExit(128 + signal.SIGTERM) from None
+
+
+async def _run_in_own_dir(
+    scenario: Scenario, *, influx_url: str | None, influx_db: str
+) -> tuple[list[Event], float]:
+    run_dir = Path(tempfile.mkdtemp(prefix=f"balise-netns-{scenario.name}-"))
+    try:
+        result = await run_scenario(scenario, run_dir, influx_url=influx_url, influx_db=influx_db)
+    except LabError as exc:  # the run directory stays: its logs say what went wrong
+        raise LabEnvironmentError(
+            f"netns lab failed for {scenario.name}: {exc} (logs in {run_dir})"
+        ) from exc
+    except BaseException:
         shutil.rmtree(run_dir, ignore_errors=True)
-    return results
+        raise
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return result
 
 
 def _check_environment() -> None:
@@ -76,23 +111,6 @@ def _which(tool: str) -> str | None:
     return shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin:/usr/bin")
 
 
-def _run_one(
-    scenario: Scenario, run_dir: Path, *, influx_url: str | None, influx_db: str
-) -> tuple[list[Event], float]:
-    async def main() -> tuple[list[Event], float]:
-        task = asyncio.current_task()
-        if task is not None:
-            asyncio.get_running_loop().add_signal_handler(
-                signal.SIGTERM, task.cancel
-            )  # Ctrl-C is asyncio.run's own
-        return await run_scenario(scenario, run_dir, influx_url=influx_url, influx_db=influx_db)
-
-    try:
-        return asyncio.run(main())
-    except asyncio.CancelledError:
-        raise SystemExit(128 + signal.SIGTERM) from None
-
-
 @dataclass(frozen=True, slots=True)
 class _Fleet:
     """Writes each probe's settings and gives the command that runs it."""
@@ -102,12 +120,15 @@ class _Fleet:
     catalog: Path
 
     def argv(self, probe_id: str, clock_offset_s: float) -> list[str]:
+        """`clock_offset_s` in scenario seconds; the probe's clock is off by as many
+        compressed seconds, so the collector sees the offset the scenario gives once its
+        times are stretched back."""
         settings = configs.probe_settings(
             probe_id,
             self._network(probe_id),
             round_s=self.lab.scenario.round_s,
             scale=self.scale,
-            clock_offset_s=clock_offset_s,
+            clock_offset_s=self.scale.real(clock_offset_s),
             catalog=self.catalog,
             ca_file=self.lab.pki.ca_file,
             state_dir=self.lab.run_dir / "probes" / probe_id,
@@ -152,7 +173,11 @@ async def run_scenario(
             t0, start = time.time(), asyncio.get_running_loop().time()
             schedule = timeline.steps(scenario)
             await timeline.play(
-                scenario.action, schedule, Censor(lab), start=start, scale=scale.factor
+                scenario.action,
+                schedule,
+                Censor(lab, time_factor=scale.factor),
+                start=start,
+                scale=scale.factor,
             )
             end = start + scale.real(scenario.duration_s)
             await asyncio.sleep(max(0.0, end - asyncio.get_running_loop().time()))

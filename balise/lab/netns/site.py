@@ -23,7 +23,10 @@ from balise.lab.netns.processes import announce_ready
 
 MAX_BLOB = 50_000_000
 _BLOB = re.compile(r"^/blob/(\d+)$")
-_CHUNK = b"\0" * 65536
+# Written a few kB at a time, so each write is a TLS record of its own (as CDNs size
+# records small on slow lines): a download the probe cuts short at its time cap
+# still counts what arrived, instead of nothing when a 16 kB record is half-way.
+_CHUNK = b"\0" * 4096
 _CLIENT_TIMEOUT_S = 30  # a stalled client must not hold a thread forever
 BLOCKPAGE_TEXT = "This website has been blocked by order of the authorities."
 

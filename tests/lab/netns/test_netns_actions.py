@@ -120,7 +120,7 @@ async def test_blockpage_http_intercepts_plain_http_only(lab):
 
 
 async def test_throttle_slows_the_platforms_downloads_to_the_rate(lab):
-    probe = lab.plan.probe("nc-mobile")
+    probe = lab.plan.probe("nc-mobile")  # a mobile line: 8000 kbps
     ca = lab.pki.ca_file
     wiki, google = address(lab, "wikipedia"), address(lab, "google")
     size = 250_000
@@ -143,6 +143,24 @@ async def test_throttle_without_platforms_slows_everything(lab):
             probe, address(lab, "google"), "www.google.com", 150_000, ca_file=lab.pki.ca_file
         )
     assert slow < 1.3 * 1000
+
+
+async def test_a_throttle_in_compressed_time_carries_as_many_bytes_per_scenario_second(lab):
+    router = lab.plan.router("mobile-nc")
+    censor = Censor(lab, time_factor=0.25)  # four scenario seconds in one real second
+    throttle = Throttle(at_s=0, rate_kbps=256, networks=MOBILE)
+    await censor.apply(0, throttle)
+    shaped = subprocess.run(
+        ["tc", "-n", router, "qdisc", "show"], capture_output=True, text=True, check=True
+    ).stdout
+    await censor.remove(0, throttle)
+    assert "rate 1024Kbit" in shaped
+    assert (
+        "tbf"
+        not in subprocess.run(
+            ["tc", "-n", router, "qdisc", "show"], capture_output=True, text=True, check=True
+        ).stdout
+    )
 
 
 async def test_loss_drops_about_the_percentage_each_way(lab):

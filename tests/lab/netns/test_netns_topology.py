@@ -12,9 +12,11 @@ from balise.lab.netns.addressing import (
     DOCUMENTATION,
     DOMESTIC_SITE,
 )
+from balise.lab.netns.shaping import ACCESS_KBPS
 from balise.lab.netns.topology import NETNS_ETC
+from balise.model.layers import Access
 from tests.lab.netns.conftest import needs_root
-from tests.lab.netns.peek import http_get, https_get, resolve, tcp
+from tests.lab.netns.peek import download_kbps, http_get, https_get, resolve, tcp
 
 pytestmark = needs_root
 
@@ -80,3 +82,13 @@ def in_lab_ranges(text: str) -> bool:
 
 def lab_etc(ns: str) -> Path:
     return NETNS_ETC / ns
+
+
+async def test_each_subscriber_line_has_its_access_rate(lab):
+    google = str(lab.plan.platform("google").address)
+    mobile, fixed = (
+        download_kbps(lab.plan.probe(p), google, "www.google.com", 800_000, ca_file=lab.pki.ca_file)
+        for p in ("nc-mobile", "nc-fixed")
+    )
+    assert 0.5 * ACCESS_KBPS[Access.MOBILE] < mobile < 1.2 * ACCESS_KBPS[Access.MOBILE]
+    assert 1.5 * mobile < fixed < 1.2 * ACCESS_KBPS[Access.FIXED]
