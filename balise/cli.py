@@ -71,7 +71,12 @@ def _lab_run(args: argparse.Namespace) -> int:
     from balise.lab.runner import run_lab  # noqa: PLC0415 - lazy, see module docstring
 
     return run_lab(
-        args.mode, args.files, args.json, influx_url=args.influx_url, keep_sqlite=args.keep_sqlite
+        args.mode,
+        args.files,
+        args.json,
+        influx_url=args.influx_url,
+        keep_sqlite=args.keep_sqlite,
+        parallel=args.parallel,
     )
 
 
@@ -311,6 +316,9 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one subcommand after
         default=None,
         metavar="DIR",
         help="sim mode: keep each scenario's SQLite store in DIR, for balise export",
+    )
+    lrun.add_argument(
+        "--parallel", type=int, default=1, metavar="N", help="netns mode: N labs at a time"
     )
     lrun.add_argument("files", nargs="+", type=Path, metavar="FILE")
     lrun.set_defaults(handler=_lab_run)

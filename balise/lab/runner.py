@@ -32,11 +32,16 @@ def run_lab(
     influx_url: str | None = None,
     influx_db: str = "balise",
     keep_sqlite: Path | None = None,
+    parallel: int = 1,
 ) -> int:
     """`keep_sqlite`: a directory where sim mode keeps each scenario's SQLite store
-    (`<name>.sqlite3`), for `balise export` and the status page."""
+    (`<name>.sqlite3`), for `balise export` and the status page. `parallel`: how many
+    netns labs run at a time."""
     if keep_sqlite is not None and mode != "sim":
         print("balise lab: --keep-sqlite is for sim mode only", file=sys.stderr)
+        return 2
+    if parallel != 1 and (mode != "netns" or parallel < 1):
+        print("balise lab: --parallel is a positive number, for netns mode", file=sys.stderr)
         return 2
     if mode not in MODES:
         print(
@@ -45,7 +50,14 @@ def run_lab(
         return 2
     try:
         loaded = _load_all(files)
-        runs = _run(mode, loaded, influx_url=influx_url, influx_db=influx_db, keep=keep_sqlite)
+        runs = _run(
+            mode,
+            loaded,
+            influx_url=influx_url,
+            influx_db=influx_db,
+            keep=keep_sqlite,
+            parallel=parallel,
+        )
     except ScenarioError as exc:
         print(f"balise lab: {exc}", file=sys.stderr)
         return 2
@@ -86,6 +98,7 @@ def _run(
     influx_url: str | None,
     influx_db: str,
     keep: Path | None = None,
+    parallel: int = 1,
 ) -> list[tuple[Sequence[Event], float]]:
     if mode == "sim":
         from balise.lab import sim  # noqa: PLC0415 - loads the collector only when needed
@@ -110,6 +123,6 @@ def _run(
     except ImportError as exc:
         raise LabEnvironmentError(f"netns mode is not available here: {exc}") from exc
     runs: list[tuple[Sequence[Event], float]] = list(
-        netns.run_netns(loaded, influx_url=influx_url, influx_db=influx_db)
+        netns.run_netns(loaded, influx_url=influx_url, influx_db=influx_db, parallel=parallel)
     )
     return runs

@@ -132,3 +132,9 @@ def test_sim_into_influxdb(influxdb):
     assert measurements
     names = {row[0] for row in measurements[0]["values"]}  # type: ignore[index]
     assert names
+
+
+def test_parallel_labs_are_for_netns_mode(capsys):
+    assert run_lab("sim", SUITE[:1], None, parallel=2) == 2
+    assert "--parallel" in capsys.readouterr().err
+    assert run_lab("netns", SUITE[:1], None, parallel=0) == 2
