@@ -6,7 +6,8 @@ the lab) substitutes its own: subclass `NetworkBackend` and override a method, e
 between calls: each measurement opens fresh sockets, as a measurement should. Two
 exceptions spare the probe's data plan handshakes that would tell nothing more: the
 measured TLS handshake's connection, which its caller hands to the HTTPS GET that
-follows (`TlsConnection`), as a browser would; and the independent resolver's DoH
+follows (`TlsConnection`), as a browser would, and which is itself the measured TCP
+connect's; and the independent resolver's DoH
 server, to which queries go over one kept-alive connection (`httpclient.Session`), a
 tool of the measurement rather than what is measured.
 
@@ -58,6 +59,9 @@ class Fetched:
     seconds: float  # from request to the last byte read
 
 
+Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
 @dataclass(frozen=True, slots=True)
 class TlsConnection:
     """A connection after a successful handshake, open for one HTTPS request."""
@@ -80,10 +84,12 @@ class Backend(Protocol):
         self, query: "dns.message.Message", resolver: ResolverSpec
     ) -> "dns.message.Message": ...
 
+    async def open_stream(self, address: str, port: int) -> Streams: ...
+
     async def connect(self, address: str, port: int) -> None: ...
 
     async def tls_connect(
-        self, address: str, port: int, sni: str, *, verify: bool
+        self, address: str, port: int, sni: str, *, verify: bool, stream: Streams | None = None
     ) -> TlsConnection: ...
 
     async def fetch(
@@ -190,7 +196,7 @@ class NetworkBackend:
         session = self._doh.get((resolver.url, address))
         if session is None:
 
-            async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+            async def connect() -> Streams:
                 opened = await self.tls_connect(address, target.port, target.host, verify=True)
                 return opened.reader, opened.writer
 
@@ -213,9 +219,7 @@ class NetworkBackend:
             raise MeasurementFailure(DNS_SERVER_FAILURE, "the DoH answer is not for our query")
         return answer
 
-    async def open_stream(
-        self, address: str, port: int
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def open_stream(self, address: str, port: int) -> Streams:
         """A TCP connection; what every connect and TLS handshake starts with."""
         return await asyncio.open_connection(address, port)
 
@@ -224,14 +228,15 @@ class NetworkBackend:
         await _close(writer)
 
     async def tls_connect(
-        self, address: str, port: int, sni: str, *, verify: bool
+        self, address: str, port: int, sni: str, *, verify: bool, stream: Streams | None = None
     ) -> TlsConnection:
-        """Handshake with `sni`; raise on any failure. The caller closes the connection.
+        """Handshake with `sni` over `stream`, else over a new connection to `address`;
+        raise on any failure. The caller closes the connection.
 
         With `verify`, the certificate must chain to a trusted CA and name `sni`.
         """
         context = self._verifying if verify else self._unverified
-        reader, writer = await self.open_stream(address, port)
+        reader, writer = stream or await self.open_stream(address, port)
         try:
             await writer.start_tls(context, server_hostname=sni)
         except BaseException:

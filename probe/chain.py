@@ -8,8 +8,8 @@ What the chain measures:
    or IPv6 when there is no IPv4), at most `tcp_max_addresses`; and, marked
    `control`, to the catalog's `control_address` and — when the two resolvers
    disagree — to the independent resolver's first address.
-3. TLS: a verified handshake with the real SNI to the first system address that
-   connected; after a failure, the decoy SNI to the same address.
+3. TLS: a verified handshake with the real SNI on the connection to the first system
+   address that connected; after a failure, the decoy SNI to the same address.
 4. HTTP: GET https://domain[:port]/path on that handshake's connection, when TLS
    succeeded.
    Alongside steps 2-4, GET http://http_domain[:http_port]/ (pinned to the system
@@ -58,7 +58,7 @@ from balise.model.results import (
     TlsResult,
     TracerouteResult,
 )
-from probe.backend import Backend
+from probe.backend import Backend, Streams
 from probe.measure_settings import MeasureSettings
 from probe.measurements import dns, http, tcp, throughput, tls, traceroute
 from probe.measurements.resolver import ResolverSpec
@@ -175,39 +175,44 @@ async def _secure_path(target: Target, plan: ChainPlan, backend: Backend, record
     independent = usable(record.dns, system=False, exempt=plan.bogon_exempt)
     if independent and not set(independent) & set(_system(record, plan)):
         controls.extend(a for a in independent[:1] if a not in controls)
-    record.tcp.extend(
-        await _all(
-            tcp.run(
-                tcp.Config(
-                    clock=plan.clock,
-                    address=address,
-                    port=target.port,
-                    timeout=settings.connect_timeout_s,
-                    control=control,
-                ),
-                backend,
+    kept: dict[str, Streams] = {}  # the system addresses' connections, for TLS
+    try:
+        record.tcp.extend(
+            await _all(
+                tcp.run(
+                    tcp.Config(
+                        clock=plan.clock,
+                        address=address,
+                        port=target.port,
+                        timeout=settings.connect_timeout_s,
+                        control=control,
+                    ),
+                    backend,
+                    keep=None if control else kept,
+                )
+                for address, control in [(a, False) for a in system] + [(a, True) for a in controls]
             )
-            for address, control in [(a, False) for a in system] + [(a, True) for a in controls]
         )
-    )
-    connected = next((r.address for r in record.tcp if not r.control and not r.failure), None)
-    if connected is None:
-        return
-    handshake = tls.Config(
-        clock=plan.clock,
-        address=connected,
-        port=target.port,
-        sni=target.domain,
-        timeout=settings.tls_timeout_s,
-        decoy_sni=settings.decoy_sni,
-    )
-    async with tls.connected(handshake, backend) as (result, connection):
-        record.tls.append(result)
-        if connection is not None:
-            port = "" if target.port == 443 else f":{target.port}"  # noqa: PLR2004 - HTTPS's port
-            url = f"https://{target.domain}{port}{target.path}"
-            config = _http_config(plan, url, connected)
-            record.http.append(await http.run(config, backend, connection))
+        connected = next((r.address for r in record.tcp if not r.control and not r.failure), None)
+        if connected is None:
+            return
+        handshake = tls.Config(
+            clock=plan.clock,
+            address=connected,
+            port=target.port,
+            sni=target.domain,
+            timeout=settings.tls_timeout_s,
+            decoy_sni=settings.decoy_sni,
+        )
+        port = "" if target.port == 443 else f":{target.port}"  # noqa: PLR2004 - HTTPS's port
+        get = _http_config(plan, f"https://{target.domain}{port}{target.path}", connected)
+        async with tls.connected(handshake, backend, kept[connected]) as (result, connection):
+            record.tls.append(result)
+            if connection is not None:
+                record.http.append(await http.run(get, backend, connection))
+    finally:
+        for _, writer in kept.values():  # closed already, or never used: nothing owed
+            writer.transport.abort()
 
 
 async def _plain_http(target: Target, plan: ChainPlan, backend: Backend, record: _Record) -> None:

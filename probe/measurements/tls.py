@@ -15,7 +15,7 @@ import msgspec
 from balise.model import failures
 from balise.model.failures import Failure
 from balise.model.results import TlsResult
-from probe.backend import Backend, TlsConnection
+from probe.backend import Backend, Streams, TlsConnection
 from probe.classify import classify
 from probe.measurements.timing import RoundClock
 
@@ -46,11 +46,14 @@ async def run(config: Config, backend: Backend) -> TlsResult:
 
 @asynccontextmanager
 async def connected(
-    config: Config, backend: Backend
+    config: Config, backend: Backend, stream: Streams | None = None
 ) -> AsyncIterator[tuple[TlsResult, TlsConnection | None]]:
     """The handshakes' result and, after a successful real-SNI handshake, its connection,
-    open until the block exits."""
-    result, connection = await _handshake(config, config.sni, verify=True, backend=backend)
+    open until the block exits. The real-SNI handshake goes over `stream` when given (the
+    TCP step's connection to `config.address`); a decoy always opens its own."""
+    result, connection = await _handshake(
+        config, config.sni, verify=True, backend=backend, stream=stream
+    )
     try:
         if connection is None and config.decoy_sni and config.decoy_sni != config.sni:
             decoy, decoy_connection = await _handshake(
@@ -66,14 +69,16 @@ async def connected(
 
 
 async def _handshake(
-    config: Config, sni: str, *, verify: bool, backend: Backend
+    config: Config, sni: str, *, verify: bool, backend: Backend, stream: Streams | None = None
 ) -> tuple[TlsResult, TlsConnection | None]:
     t0 = config.clock.now()
     connection: TlsConnection | None = None
     failure: Failure | None = None
     try:
         async with asyncio.timeout(config.timeout):
-            connection = await backend.tls_connect(config.address, config.port, sni, verify=verify)
+            connection = await backend.tls_connect(
+                config.address, config.port, sni, verify=verify, stream=stream
+            )
     except Exception as exc:  # noqa: BLE001 - every failure of the step is data
         failure = classify(exc)
         if connection is not None:  # the timeout struck just after the handshake
