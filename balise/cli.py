@@ -122,7 +122,9 @@ def _bench_ingest(args: argparse.Namespace) -> int:
 def _bench_probe(args: argparse.Namespace) -> int:
     from balise.bench.probe import bench_probe  # noqa: PLC0415 - lazy, see module docstring
 
-    return bench_probe(rounds=args.rounds, json_out=args.json, python=args.python)
+    return bench_probe(
+        rounds=args.rounds, json_out=args.json, python=args.python, round_s=args.round_s
+    )
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -351,6 +353,9 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one subcommand after
     bprobe = bench.add_parser("probe", help="probe memory, CPU, start-up and traffic")
     bprobe.add_argument("--rounds", type=int, default=10)
     bprobe.add_argument("--python", default=None, help="run the probe with this interpreter")
+    bprobe.add_argument(
+        "--round-s", type=float, default=None, help="the schedule (default: the probe's)"
+    )
     bprobe.add_argument("--json", type=Path, default=None)
     bprobe.set_defaults(handler=_bench_probe)
     _data_parsers(commands)

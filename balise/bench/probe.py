@@ -8,10 +8,10 @@ independent resolver, Mosquitto, and `balise collector run` acknowledging rounds
 The probe's settings are the defaults but for the schedule, the addresses and
 traceroute (off: it needs scapy and a failing target).
 
-The default schedule is compressed 30 times: rounds every 2 s instead of 60 s,
-heartbeats and MQTT keep-alives every 1 s instead of 30 s, throughput every 5
-rounds as in the default catalog. Traffic per round is therefore traffic per real
-round, and a day is 1440 rounds.
+The default schedule is compressed 30 times: rounds every 2 s instead of 60 s
+(`round_s`, another schedule with `--round-s`), heartbeats and MQTT keep-alives every
+1 s instead of 30 s, throughput every 5 rounds as in the default catalog. Traffic per
+round is therefore traffic per real round, and a day is 86,400 / round_s rounds.
 
 Traffic is counted by the kernel: nftables counters on the output hook match the
 ports of the world's servers and the anchors' pings, so every byte of every packet
@@ -45,10 +45,11 @@ import msgspec
 from balise import wire
 from balise.bench.services import ServiceError, free_port, mosquitto, wait_port
 from balise.model.catalog import BUILTIN_CATALOG, Anchor, Catalog, Target
+from probe.settings import ProbeIdentity, ProbeSettings
 
 COMPRESSION = 30  # real seconds per bench second
-ROUND_S = 60.0 / COMPRESSION
-ROUNDS_PER_DAY = 86_400 / 60
+DAY_S = 86_400
+DEFAULT_ROUND_S = ProbeSettings(id="x", location=ProbeIdentity(country="NC")).round_s
 THROUGHPUT_BYTES = 250_000  # each throughput object; the default catalog has two
 POLL_S = 0.02
 PROBE_ID = "bench-probe"
@@ -225,12 +226,12 @@ def _world(stack: ExitStack, workdir: Path) -> _World:
 
 
 def _probe_settings(
-    workdir: Path, catalog_file: Path, ca_file: Path, dns_port: int, mqtt_port: int
+    round_s: float, workdir: Path, catalog_file: Path, ca_file: Path, dns_port: int, mqtt_port: int
 ) -> Path:
     path = workdir / "probe.toml"
     path.write_text(
         f'id = "{PROBE_ID}"\nstate_dir = "{workdir / "probe-state"}"\n'
-        f"round_s = {ROUND_S}\njitter = 0.0\nheartbeat_s = {30 / COMPRESSION}\n"
+        f"round_s = {round_s / COMPRESSION}\njitter = 0.0\nheartbeat_s = {30 / COMPRESSION}\n"
         f'catalog = "{catalog_file}"\n'
         '[location]\ncountry = "NC"\n'
         f'[mqtt]\nurl = "mqtt://127.0.0.1:{mqtt_port}"\nkeepalive_s = {30 // COMPRESSION}\n'
@@ -313,7 +314,12 @@ def _import_times(python: str) -> dict[str, float]:
     }
 
 
-def bench_probe(rounds: int = 10, json_out: Path | None = None, python: str | None = None) -> int:
+def bench_probe(
+    rounds: int = 10,
+    json_out: Path | None = None,
+    python: str | None = None,
+    round_s: float | None = None,
+) -> int:
     """Measure `rounds` rounds after the first; print the figures.
 
     `python` runs the probe with another interpreter, e.g. a virtualenv holding only the
@@ -321,6 +327,7 @@ def bench_probe(rounds: int = 10, json_out: Path | None = None, python: str | No
     dnspython imports); it runs this source tree's code.
     """
     rounds = max(rounds, 2)
+    round_s = round_s or DEFAULT_ROUND_S
     with tempfile.TemporaryDirectory(prefix="balise-bench-probe-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
         world = _world(stack, workdir)
@@ -343,7 +350,9 @@ def bench_probe(rounds: int = 10, json_out: Path | None = None, python: str | No
             )
         )
         wait_port(http_port)
-        settings = _probe_settings(workdir, catalog_file, world.ca_file, world.dns_port, probe_port)
+        settings = _probe_settings(
+            round_s, workdir, catalog_file, world.ca_file, world.dns_port, probe_port
+        )
         spawned = time.time()
         probe = stack.enter_context(
             _process(
@@ -360,7 +369,7 @@ def bench_probe(rounds: int = 10, json_out: Path | None = None, python: str | No
                 env={**os.environ, "PYTHONPATH": str(SOURCE)} if python else None,
             )
         )
-        samples = _sample(probe, http_port, rounds + 1, counters)
+        samples = _sample(probe, http_port, rounds + 1, round_s / COMPRESSION, counters)
         first_started, first_received, round_json, round_wire = _first_round(workdir)
     (first_count, _, (first_cpu, _, _), first_bytes) = samples[0]
     (last_count, _, (last_cpu, peak_mb, rss_mb), last_bytes) = samples[-1]
@@ -383,13 +392,13 @@ def bench_probe(rounds: int = 10, json_out: Path | None = None, python: str | No
         **{f"{k}_bytes_per_round": round(v) for k, v in traffic.items()},
         "sent_bytes_per_round": round(sent) if counters.available else None,
         "received_bytes_per_round": round(received) if counters.available else None,
-        "sent_mb_per_day": round(sent * ROUNDS_PER_DAY / 1e6, 1) if counters.available else None,
-        "received_mb_per_day": round(received * ROUNDS_PER_DAY / 1e6, 1)
+        "sent_mb_per_day": round(sent * (DAY_S / round_s) / 1e6, 1) if counters.available else None,
+        "received_mb_per_day": round(received * (DAY_S / round_s) / 1e6, 1)
         if counters.available
         else None,
         "uplink_mb_per_day": round(
             (traffic.get("uplink_sent", 0) + traffic.get("uplink_received", 0))
-            * ROUNDS_PER_DAY
+            * (DAY_S / round_s)
             / 1e6,
             1,
         )
@@ -397,7 +406,8 @@ def bench_probe(rounds: int = 10, json_out: Path | None = None, python: str | No
         else None,
         "throughput_object_bytes": THROUGHPUT_BYTES,
         "python": python or sys.executable,
-        "command": f"balise bench probe --rounds {rounds}"
+        "round_s": round_s,
+        "command": f"balise bench probe --rounds {rounds} --round-s {round_s:g}"
         + (f" --python {python}" if python else ""),
     }
     width = max(len(k) for k in result)
@@ -421,12 +431,12 @@ Sample = tuple[int, float, tuple[float, float, float], dict[str, int]]
 
 
 def _sample(
-    probe: subprocess.Popen[bytes], http_port: int, rounds: int, counters: Counters
+    probe: subprocess.Popen[bytes], http_port: int, rounds: int, every_s: float, counters: Counters
 ) -> list[Sample]:
     """(rounds stored, time, the probe's CPU and memory, byte counters) as rounds are stored,
     until `rounds` are."""
     samples: list[Sample] = []
-    deadline = time.monotonic() + START_TIMEOUT_S + rounds * ROUND_S * 3
+    deadline = time.monotonic() + START_TIMEOUT_S + rounds * every_s * 3
     seen = 0
     while seen < rounds:
         if probe.poll() is not None:
