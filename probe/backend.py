@@ -136,9 +136,12 @@ class NetworkBackend:
         *,
         system_resolver: str | None = None,
         ca_file: str | None = None,
+        doh_idle_s: float = 20.0,
         resolv_conf: Path = RESOLV_CONF,
         route_table: Path = ROUTE_TABLE,
     ) -> None:
+        """`doh_idle_s`: a DoH connection idle this long is closed rather than reused."""
+        self._doh_idle_s = doh_idle_s
         self._system_override = parse_resolver(system_resolver) if system_resolver else None
         self._resolv_conf = resolv_conf
         self._route_table = route_table
@@ -153,7 +156,11 @@ class NetworkBackend:
 
     @classmethod
     def from_settings(cls, settings: "MeasureSettings") -> "NetworkBackend":
-        return cls(system_resolver=settings.system_resolver, ca_file=settings.ca_file)
+        return cls(
+            system_resolver=settings.system_resolver,
+            ca_file=settings.ca_file,
+            doh_idle_s=settings.doh_idle_s,
+        )
 
     def system_resolver(self) -> ResolverSpec:
         """The resolver the system uses: the override, else resolv.conf's first nameserver.
@@ -200,7 +207,8 @@ class NetworkBackend:
                 opened = await self.tls_connect(address, target.port, target.host, verify=True)
                 return opened.reader, opened.writer
 
-            session = self._doh[resolver.url, address] = Session(connect)
+            session = Session(connect, idle_s=self._doh_idle_s)
+            self._doh[resolver.url, address] = session
         reply = await session.request(
             target,
             method="POST",

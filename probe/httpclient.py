@@ -93,14 +93,18 @@ class Session:
     For the independent resolver's DoH queries, some twenty a round: a connection (and a
     TLS handshake) each would cost the probe's data plan more than the queries. A kept
     connection the server has closed since is reopened once, for the same request; any
-    other failure is the request's, and the next request opens a fresh connection.
+    other failure is the request's, and the next request opens a fresh connection. A
+    connection idle for `idle_s` is not reused: a NAT on the way may have forgotten it,
+    and a request into a forgotten flow would only time out.
     """
 
-    def __init__(self, connect: Callable[[], Awaitable[Streams]]) -> None:
+    def __init__(self, connect: Callable[[], Awaitable[Streams]], *, idle_s: float) -> None:
         """`connect` opens a connection to the server (TLS-wrapped for https)."""
         self._connect = connect
+        self._idle_s = idle_s
         self._lock = asyncio.Lock()
         self._open: tuple[Streams, h11.Connection] | None = None
+        self._last_used = 0.0  # monotonic
 
     async def request(
         self,
@@ -113,6 +117,8 @@ class Session:
         max_bytes: int,
     ) -> Reply:
         async with self._lock:
+            if time.monotonic() - self._last_used > self._idle_s:
+                self.close()
             reused = self._open is not None
             try:
                 return await self._request(target, method, headers, body, keep_bytes, max_bytes)
@@ -153,6 +159,7 @@ class Session:
             raise
         if connection.our_state is h11.DONE and connection.their_state is h11.DONE:
             connection.start_next_cycle()
+            self._last_used = time.monotonic()
         else:  # the server closes it, or the body was cut short
             self.close()
         return _reply(response, kept, length, started)

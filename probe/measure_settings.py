@@ -32,6 +32,7 @@ class MeasureSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     ca_file: str | None = None  # an extra trusted CA (the lab's or a test's), added to the system's
     system_resolver: str | None = None  # "udp:ADDR:PORT"; None reads /etc/resolv.conf each round
     independent_resolver: str | None = None  # overrides the catalog's doh_url / resolver
+    doh_idle_s: Seconds = 20.0  # a DoH connection idle longer is reopened (NATs forget flows)
     concurrency: Count = 4  # targets measured at once
     round_deadline_s: Seconds = 45.0  # a round stops here, keeping what it measured
     bogon_exempt: tuple[str, ...] = DOCUMENTATION_NETWORKS

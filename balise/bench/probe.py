@@ -10,7 +10,8 @@ traceroute (off: it needs scapy and a failing target).
 
 The default schedule is compressed 30 times: rounds every 2 s instead of 60 s
 (`round_s`, another schedule with `--round-s`), heartbeats and MQTT keep-alives every
-1 s instead of 30 s, throughput every 5 rounds as in the default catalog. Traffic per
+1 s instead of 30 s, and so is `doh_idle_s` (so the DoH connection is not kept from one
+round to the next, as in the field); throughput every 5 rounds as in the default catalog. Traffic per
 round is therefore traffic per real round, and a day is 86,400 / round_s rounds.
 
 Traffic is counted by the kernel: nftables counters on the output hook match the
@@ -45,6 +46,7 @@ import msgspec
 from balise import wire
 from balise.bench.services import ServiceError, free_port, mosquitto, wait_port
 from balise.model.catalog import BUILTIN_CATALOG, Anchor, Catalog, Target
+from probe.measure_settings import MeasureSettings
 from probe.settings import ProbeIdentity, ProbeSettings
 
 COMPRESSION = 30  # real seconds per bench second
@@ -237,6 +239,7 @@ def _probe_settings(
         f'[mqtt]\nurl = "mqtt://127.0.0.1:{mqtt_port}"\nkeepalive_s = {30 // COMPRESSION}\n'
         f'[measure]\nsystem_resolver = "udp:127.0.0.1:{dns_port}"\nca_file = "{ca_file}"\n'
         'bogon_exempt = ["127.0.0.0/8"]\ntraceroute = false\n'
+        f"doh_idle_s = {MeasureSettings().doh_idle_s / COMPRESSION}\n"
     )
     return path
 

@@ -132,6 +132,32 @@ async def test_doh_queries_share_one_kept_connection_reopened_when_dropped(
     assert len(clients) == 2
 
 
+async def test_an_idle_doh_connection_is_not_reused(clock, pki: Pki, system_dns):
+    """A NAT may have forgotten an idle flow: after `doh_idle_s` a query opens a new one."""
+    backend = NetworkBackend(
+        system_resolver=system_dns.spec, ca_file=str(pki.ca_file), doh_idle_s=0.1
+    )
+    app = make_app(records={"platform.test": ("192.0.2.20",)})
+    async with LocalWeb(app, context=pki.server_context("doh.test")) as web:
+        relay = sni_filter(("127.0.0.1", web.port), blocked=())
+        clients = []
+
+        async def counting(reader, writer):
+            clients.append(writer)
+            await relay(reader, writer)
+
+        async with LocalServer(counting) as server:
+            spec = ResolverSpec(
+                kind="doh", url=f"https://doh.test:{server.port}/dns-query", address="127.0.0.1"
+            )
+            query = config(clock, "platform.test", resolver=spec)
+            results = [await dns.run(query, backend), await dns.run(query, backend)]
+            await asyncio.sleep(0.2)
+            results.append(await dns.run(query, backend))
+    assert [r.answers for r in results] == [("192.0.2.20",)] * 3
+    assert len(clients) == 2
+
+
 async def test_doh_host_is_looked_up_through_the_system_resolver(clock, system_dns, pki: Pki):
     system_dns.records["doh.test"] = ("127.0.0.1",)
     backend = NetworkBackend(system_resolver=system_dns.spec, ca_file=str(pki.ca_file))
