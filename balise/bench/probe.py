@@ -10,9 +10,10 @@ traceroute (off: it needs scapy and a failing target).
 
 The default schedule is compressed 30 times: rounds every 2 s instead of 60 s
 (`round_s`, another schedule with `--round-s`), heartbeats and MQTT keep-alives every
-1 s instead of 30 s, and so is `doh_idle_s` (so the DoH connection is not kept from one
-round to the next, as in the field); throughput every 5 rounds as in the default catalog. Traffic per
-round is therefore traffic per real round, and a day is 86,400 / round_s rounds.
+1 s instead of 30 s, `doh_idle_s` likewise (the DoH connection is not kept from one
+round to the next, as in the field), throughput every 5 rounds as in the default
+catalog. Traffic per round is therefore traffic per real round, and a day is
+86,400 / round_s rounds.
 
 Traffic is counted by the kernel: nftables counters on the output hook match the
 ports of the world's servers and the anchors' pings, so every byte of every packet
