@@ -31,7 +31,7 @@ class BaselineReport:
 
 async def _subscribe_only(url: str) -> None:
     """Leave a persistent session subscribed: the broker queues messages for it."""
-    settings = MqttSettings(url=url, protocol="5")
+    settings = MqttSettings(url=url)
     async with make_client(settings, identifier=IDENTIFIER, persistent=True) as client:
         for channel in CHANNELS:
             await client.subscribe(wire.subscription(channel), qos=1)
@@ -39,7 +39,7 @@ async def _subscribe_only(url: str) -> None:
 
 async def _drain(url: str, expected_rounds: int) -> BaselineReport:
     """Take what the session holds until `expected_rounds` rounds are decoded; unsubscribe."""
-    settings = MqttSettings(url=url, protocol="5")
+    settings = MqttSettings(url=url)
     rounds = results = rejected = 0
     async with make_client(settings, identifier=IDENTIFIER, persistent=True) as client:
         connected = last = time.time()

@@ -336,9 +336,7 @@ async def _publish(job: Job, conn: Connection) -> Report:
     clock = _AckClock()
     published = results = 0
     first = last = 0.0
-    # The load generator's own cost competes with the collector for this machine's cores:
-    # MQTT 3.1.1 spares it the MQTT 5 properties paho builds for every packet.
-    settings = MqttSettings(url=job.url, protocol="3.1.1")
+    settings = MqttSettings(url=job.url)
     identifier = f"bench-publisher-{job.probes[0] if job.probes else 0}"
     async with make_client(settings, identifier=identifier, persistent=False) as client:
         listener: asyncio.Task[None] | None = None
