@@ -56,6 +56,8 @@ class Ingest:
         try:
             probe_id, channel = wire.parse_topic(topic)
             if channel == "round":
+                # Inflated once here: the signature, the decoder and the raw archive take JSON.
+                payload = wire.decompress(payload)
                 if self._keyring is not None and not self._signed(probe_id, payload):
                     return
                 self._round(wire.decode_round(payload, probe_id), payload, received_at)

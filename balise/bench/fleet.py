@@ -367,7 +367,7 @@ async def _publish(job: Job, conn: Connection) -> Report:
                 if job.acks:
                     clock.published(round_.probe, round_.seq, round_.started)
                 sends.append(
-                    client.publish(wire.topic(round_.probe, "round"), wire.encode(round_), qos=1)
+                    client.publish(wire.topic(round_.probe, "round"), payload(round_), qos=1)
                 )
                 results += len(round_.targets)
                 last = round_.started
@@ -392,6 +392,11 @@ async def _publish(job: Job, conn: Connection) -> Report:
         unacked=clock.outstanding,
         cpu_s=cpu_s,
     )
+
+
+def payload(round_: Round) -> bytes:
+    """The round as a probe publishes it: compressed JSON (docs/wire-format.md)."""
+    return wire.compress(wire.encode(round_))
 
 
 def run_publisher(job: Job, conn: Connection) -> None:

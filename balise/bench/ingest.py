@@ -379,6 +379,4 @@ def bench_ingest(
 
 
 def _sample_round(targets: int) -> bytes:
-    from balise import wire  # noqa: PLC0415 - only for the size of one round
-
-    return wire.encode(fleet.RoundMaker(targets).make(0, 2))
+    return fleet.payload(fleet.RoundMaker(targets).make(0, 2))

@@ -5,6 +5,8 @@ both forms, decompresses within the payload bound, and verifies the JSON.
 """
 
 import asyncio
+import contextlib
+import sqlite3
 import time
 import zlib
 
@@ -63,7 +65,16 @@ async def test_a_round_changed_under_compression_is_rejected(tmp_path, probe_key
     forged = wire.compress(signed.replace(b'"seq":1', b'"seq":9'))
     broken = wire.compress(signed)[:-6]
     counters, stored = await _ingest(tmp_path, keyring, [forged, broken])
-    assert (counters.rejected, stored) == ({"bad_signature": 2}, 0)
+    assert (counters.rejected, stored) == ({"bad_signature": 1, "malformed": 1}, 0)
+
+
+async def test_the_raw_archive_keeps_the_round_as_json(tmp_path, probe_key):
+    me, keyring = probe_key
+    signed = me.sign(wire.encode(make_round(probe="zip-1", seq=1)))
+    await _ingest(tmp_path, keyring, [wire.compress(signed)])
+    with contextlib.closing(sqlite3.connect(tmp_path / "store.sqlite3")) as db:
+        [(raw,)] = db.execute("SELECT raw FROM rounds").fetchall()
+    assert bytes(raw) == signed  # what `balise export` and json_extract read
 
 
 @pytest.mark.parametrize(
