@@ -5,6 +5,8 @@ aiomqtt's error, which the reconnect loop (balise.mqtt) handles; the event
 being sent stays queued and goes out on the next session.
 """
 
+import math
+
 import aiomqtt
 import msgspec
 
@@ -24,5 +26,8 @@ class MqttEventPublisher:
     async def run(self, client: aiomqtt.Client) -> None:
         while True:
             event = await self._queue.head()
-            await client.publish(wire.EVENTS_TOPIC, msgspec.json.encode(event), qos=1)
+            payload = msgspec.json.encode(event)
+            # No time limit: under load the broker's reply can take longer than aiomqtt's
+            # default ten seconds, and a timeout would end the session (as in acks.py).
+            await client.publish(wire.EVENTS_TOPIC, payload, qos=1, timeout=math.inf)
             self._queue.delivered()
