@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from balise.model.failures import DNS_SERVER_FAILURE, HTTP_REQUEST_FAILED
 from balise.model.results import Hop
@@ -60,6 +60,7 @@ class Fetched:
 
 
 Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+FetchMethod = Literal["GET", "HEAD"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,7 @@ class Backend(Protocol):
         max_bytes: int,
         max_seconds: float | None,
         connection: TlsConnection | None = None,
+        method: FetchMethod = "GET",
     ) -> Fetched: ...
 
     async def ping(self, address: str) -> float: ...
@@ -263,8 +265,9 @@ class NetworkBackend:
         max_bytes: int,
         max_seconds: float | None,
         connection: TlsConnection | None = None,
+        method: FetchMethod = "GET",
     ) -> Fetched:
-        """GET `url` from `address` (whatever DNS says of its host), no redirects.
+        """GET (or HEAD) `url` from `address` (whatever DNS says of its host), no redirects.
 
         Over `connection` when given: a verified handshake with the URL's host at
         `address` (`tls_connect`), which the request then closes. Reading stops without
@@ -284,6 +287,7 @@ class NetworkBackend:
             reader,
             writer,
             target,
+            method=method,
             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
             keep_bytes=keep_bytes,
             max_bytes=max_bytes,

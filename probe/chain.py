@@ -58,7 +58,7 @@ from balise.model.results import (
     TlsResult,
     TracerouteResult,
 )
-from probe.backend import Backend, Streams
+from probe.backend import Backend, FetchMethod, Streams
 from probe.measure_settings import MeasureSettings
 from probe.measurements import dns, http, tcp, throughput, tls, traceroute
 from probe.measurements.resolver import ResolverSpec
@@ -205,11 +205,11 @@ async def _secure_path(target: Target, plan: ChainPlan, backend: Backend, record
             decoy_sni=settings.decoy_sni,
         )
         port = "" if target.port == 443 else f":{target.port}"  # noqa: PLR2004 - HTTPS's port
-        get = _http_config(plan, f"https://{target.domain}{port}{target.path}", connected)
+        head = _http_config(plan, f"https://{target.domain}{port}{target.path}", connected, "HEAD")
         async with tls.connected(handshake, backend, kept[connected]) as (result, connection):
             record.tls.append(result)
             if connection is not None:
-                record.http.append(await http.run(get, backend, connection))
+                record.http.append(await http.run(head, backend, connection))
     finally:
         for _, writer in kept.values():  # closed already, or never used: nothing owed
             writer.transport.abort()
@@ -229,7 +229,9 @@ async def _plain_http(target: Target, plan: ChainPlan, backend: Backend, record:
     record.http.append(await http.run(_http_config(plan, url, address), backend))
 
 
-def _http_config(plan: ChainPlan, url: str, address: str | None) -> http.Config:
+def _http_config(
+    plan: ChainPlan, url: str, address: str | None, method: FetchMethod = "GET"
+) -> http.Config:
     return http.Config(
         clock=plan.clock,
         url=url,
@@ -237,6 +239,7 @@ def _http_config(plan: ChainPlan, url: str, address: str | None) -> http.Config:
         timeout=plan.settings.http_timeout_s,
         max_body_bytes=plan.settings.http_max_body_bytes,
         max_redirects=plan.settings.http_max_redirects,
+        method=method,
     )
 
 

@@ -1,6 +1,7 @@
 """HTTP/1.1 exchanges: the probe's whole HTTP client.
 
-A measurement makes one request per connection to an address it chose (`exchange`);
+A measurement makes one request (GET, or HEAD when only the status and headers
+matter) per connection to an address it chose (`exchange`);
 the independent resolver's DoH queries share a kept-alive connection (`Session`).
 The probe never follows redirects itself (probe/measurements/http.py does, hop by
 hop) and reads a capped body. h11 parses the protocol (status line, headers, chunked
@@ -61,19 +62,20 @@ async def exchange(
     writer: asyncio.StreamWriter,
     target: Target,
     *,
+    method: str = "GET",
     headers: dict[str, str],
     keep_bytes: int,
     max_bytes: int,
     max_seconds: float | None = None,
 ) -> Reply:
-    """GET `target` over a connection the caller opened (and TLS-wrapped for https) and
-    this call closes; stop reading after `max_bytes` bytes of body or `max_seconds` of
-    reading, without error. The caller bounds the whole."""
+    """Request `target` (GET or HEAD) over a connection the caller opened (and
+    TLS-wrapped for https) and this call closes; stop reading after `max_bytes` bytes of
+    body or `max_seconds` of reading, without error. The caller bounds the whole."""
     started = time.monotonic()
     try:
         connection = h11.Connection(h11.CLIENT)
         fields = {"Host": target.host_header, "Connection": "close", **headers}
-        request = h11.Request(method="GET", target=target.path, headers=list(fields.items()))
+        request = h11.Request(method=method, target=target.path, headers=list(fields.items()))
         writer.write(connection.send(request) or b"")
         writer.write(connection.send(h11.EndOfMessage()) or b"")
         await writer.drain()

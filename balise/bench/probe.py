@@ -53,7 +53,9 @@ from probe.settings import ProbeIdentity, ProbeSettings
 COMPRESSION = 30  # real seconds per bench second
 DAY_S = 86_400
 DEFAULT_ROUND_S = ProbeSettings(id="x", location=ProbeIdentity(country="NC")).round_s
-THROUGHPUT_BYTES = 250_000  # each throughput object; the default catalog has two
+# Each throughput object (the default catalog has two) is as large as the probe reads.
+THROUGHPUT_BYTES = MeasureSettings().throughput_max_bytes
+TARGET_MB_PER_DAY = 30.0  # sent and received: a metered SIM bills both (issue 7)
 POLL_S = 0.02
 PROBE_ID = "bench-probe"
 DOH_HOST = "dns.bench.test"  # the independent resolver, DoH as in the default catalog
@@ -61,20 +63,23 @@ SOURCE = Path(__file__).resolve().parents[2]  # the tree holding balise/, probe/
 START_TIMEOUT_S = 60.0
 
 
-def _counted_ports(web: tuple[int, int], dns: int, doh: int, mqtt: int) -> dict[str, str]:
+def _counted_ports(web: "_World", mqtt: int) -> dict[str, str]:
     """nftables rules (without `counter`), by name: what the probe sends and receives."""
-    http, https = web
     return {
         "uplink_sent": f"tcp dport {mqtt}",
         "uplink_received": f"tcp sport {mqtt}",
-        "measure_sent": f"tcp dport {{ {http}, {https} }}",
-        "measure_received": f"tcp sport {{ {http}, {https} }}",
+        "https_sent": f"tcp dport {web.https_port}",
+        "https_received": f"tcp sport {web.https_port}",
+        "http_sent": f"tcp dport {web.http_port}",
+        "http_received": f"tcp sport {web.http_port}",
+        "throughput_sent": f"tcp dport {web.cdn_port}",
+        "throughput_received": f"tcp sport {web.cdn_port}",
         "anchors_sent": "ip daddr 127.0.0.1 icmp type echo-request",
         "anchors_received": "ip saddr 127.0.0.1 icmp type echo-reply",
-        "dns_sent": f"udp dport {dns}",
-        "dns_received": f"udp sport {dns}",
-        "doh_sent": f"tcp dport {doh}",
-        "doh_received": f"tcp sport {doh}",
+        "dns_sent": f"udp dport {web.dns_port}",
+        "dns_received": f"udp sport {web.dns_port}",
+        "doh_sent": f"tcp dport {web.doh_port}",
+        "doh_received": f"tcp sport {web.doh_port}",
     }
 
 
@@ -128,7 +133,7 @@ class Counters:
             subprocess.run([self._nft, "delete", "table", "inet", self.table], check=False)  # noqa: S603 - nft from PATH
 
 
-def _catalog(https: int, http: int, doh: int) -> Catalog:
+def _catalog(https: int, http: int, cdn: int, doh: int) -> Catalog:
     """The default catalog's targets and anchors, every name and address on loopback."""
     builtin = msgspec.toml.decode(BUILTIN_CATALOG.read_bytes(), type=Catalog)
     targets = tuple(
@@ -140,7 +145,7 @@ def _catalog(https: int, http: int, doh: int) -> Catalog:
             path=t.path,
             http_domain=f"www.{t.id}.test",
             http_port=http,
-            throughput_url=f"https://cdn.{t.id}.test:{https}/blob/{THROUGHPUT_BYTES}"
+            throughput_url=f"https://cdn.{t.id}.test:{cdn}/blob/{THROUGHPUT_BYTES}"
             if t.throughput_url
             else None,
             kind=t.kind,
@@ -188,33 +193,39 @@ def _process(
 class _World:
     catalog: Catalog
     ca_file: Path
+    https_port: int
+    http_port: int
+    cdn_port: int  # the throughput objects' server, counted apart
     dns_port: int
     doh_port: int
 
 
 def _world(stack: ExitStack, workdir: Path) -> _World:
-    """Start the lab's DNS server and web site and the DoH server."""
-    from balise.lab.netns.pki import make_pki  # noqa: PLC0415 - needs the lab extra (trustme)
+    """Start the web world (`balise.bench.world`), the lab's DNS server and the DoH server."""
+    from balise.bench.world import make_pki  # noqa: PLC0415 - needs the lab extra (trustme)
 
-    http, https, dns_port, doh = free_port(), free_port(), free_port(), free_port()
-    catalog = _catalog(https, http, doh)
-    pki = make_pki(workdir / "pki", {"site": [*_names(catalog), DOH_HOST]})
-    site = workdir / "site.toml"
-    site.write_text(
-        f'title = "Platform"\naddresses = ["127.0.0.1"]\npem = "{pki.sites["site"]}"\n'
-        f"http_port = {http}\nhttps_port = {https}\n"
-    )
+    https, http, cdn, dns_port, doh = (free_port() for _ in range(5))
+    catalog = _catalog(https, http, cdn, doh)
+    pki = make_pki(workdir / "pki", [*_names(catalog), DOH_HOST])
+    python = sys.executable
+    # The platforms, and apart (so that its bytes are counted apart) the throughput objects'
+    # CDN, whose plain-HTTP port nothing asks for.
+    for http_port, https_port in ((http, https), (free_port(), cdn)):
+        web = workdir / f"web-{https_port}.toml"
+        web.write_text(
+            f'address = "127.0.0.1"\nhttp_port = {http_port}\nhttps_port = {https_port}\n'
+            f'pem = "{pki.pem}"\n'
+        )
+        stack.enter_context(
+            _process([python, "-m", "balise.bench.world", str(web)], workdir / f"{web.stem}.log")
+        )
     dns = workdir / "dns.toml"
     records = _records([*_names(catalog), DOH_HOST])
     dns.write_text(f'address = "127.0.0.1"\nport = {dns_port}\n[records]\n{records}')
     doh_settings = workdir / "doh.toml"
     doh_settings.write_text(
-        f'address = "127.0.0.1"\nport = {doh}\npem = "{pki.sites["site"]}"\n'
+        f'address = "127.0.0.1"\nport = {doh}\npem = "{pki.pem}"\n'
         f"[records]\n{_records(_names(catalog))}"
-    )
-    python = sys.executable
-    stack.enter_context(
-        _process([python, "-m", "balise.lab.netns.site", str(site)], workdir / "site.log")
     )
     stack.enter_context(
         _process([python, "-m", "balise.lab.netns.authdns", str(dns)], workdir / "dns.log")
@@ -222,10 +233,9 @@ def _world(stack: ExitStack, workdir: Path) -> _World:
     stack.enter_context(
         _process([python, "-m", "balise.bench.doh", str(doh_settings)], workdir / "doh.log")
     )
-    wait_port(https)
-    wait_port(http)
-    wait_port(doh)
-    return _World(catalog, pki.ca_file, dns_port, doh)
+    for port in (https, cdn, doh):
+        wait_port(port)
+    return _World(catalog, pki.ca_file, https, http, cdn, dns_port, doh)
 
 
 def _probe_settings(
@@ -272,18 +282,32 @@ def _received(http_port: int) -> int:
     return stored if isinstance(stored, int) else 0
 
 
-def _first_round(workdir: Path) -> tuple[float, float, int, int]:
-    """The probe's first round as the collector stored it: its start on the probe's clock,
-    its arrival; and the mean size of a round's JSON and of its compressed wire form."""
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """The rounds as the collector stored them."""
+
+    first_started: float  # the first round's start, on the probe's clock
+    first_received: float  # its arrival
+    json_bytes: int  # a round's JSON, mean
+    wire_bytes: int  # its compressed wire form, mean
+    downloads: int  # throughput downloads in all the rounds stored
+
+
+def _stored(workdir: Path) -> _Stored:
     path = workdir / "collector-state" / "collector.sqlite3"
     with contextlib.closing(sqlite3.connect(path)) as db:
         started, received = db.execute(
             "SELECT started, received FROM rounds ORDER BY seq LIMIT 1"
         ).fetchone()
         texts = [wire.decompress(bytes(raw)) for (raw,) in db.execute("SELECT raw FROM rounds")]
-    json_size = sum(map(len, texts)) / len(texts)
-    wire_size = sum(len(wire.compress(text)) for text in texts) / len(texts)
-    return float(started), float(received), round(json_size), round(wire_size)
+    rounds = [wire.decode_round(text, PROBE_ID) for text in texts]
+    return _Stored(
+        first_started=float(started),
+        first_received=float(received),
+        json_bytes=round(sum(map(len, texts)) / len(texts)),
+        wire_bytes=round(sum(len(wire.compress(text)) for text in texts) / len(texts)),
+        downloads=sum(t.throughput is not None for r in rounds for t in r.targets),
+    )
 
 
 def _proc(pid: int) -> tuple[float, float, float]:
@@ -339,12 +363,7 @@ def bench_probe(
         catalog_file = workdir / "catalog.toml"
         catalog_file.write_bytes(msgspec.toml.encode(msgspec.to_builtins(catalog)))
         probe_port, collector_port = stack.enter_context(mosquitto(workdir, listeners=2))
-        https = catalog.targets[0].port
-        counters = Counters(
-            _counted_ports(
-                (catalog.targets[0].http_port, https), world.dns_port, world.doh_port, probe_port
-            )
-        )
+        counters = Counters(_counted_ports(world, probe_port))
         stack.callback(counters.remove)
         config, http_port = _collector_settings(workdir, collector_port, catalog_file)
         stack.enter_context(
@@ -374,40 +393,25 @@ def bench_probe(
             )
         )
         samples = _sample(probe, http_port, rounds + 1, round_s / COMPRESSION, counters)
-        first_started, first_received, round_json, round_wire = _first_round(workdir)
+        stored = _stored(workdir)
     (first_count, _, (first_cpu, _, _), first_bytes) = samples[0]
     (last_count, _, (last_cpu, peak_mb, rss_mb), last_bytes) = samples[-1]
     rounds = last_count - first_count
-    traffic = {name: (last_bytes[name] - first_bytes.get(name, 0)) / rounds for name in last_bytes}
-    sent = sum(v for k, v in traffic.items() if k.endswith("_sent"))
-    received = sum(v for k, v in traffic.items() if k.endswith("_received"))
+    traffic = _traffic_per_round(first_bytes, last_bytes, rounds, stored.downloads, catalog)
     result: dict[str, object] = {
         "rounds": rounds,
         "targets": len(catalog.targets),
         "peak_rss_mb": round(peak_mb, 1),
         "rss_mb": round(rss_mb, 1),
         "cpu_s_per_round": round((last_cpu - first_cpu) / rounds, 3),
-        "startup_to_first_round_start_s": round(first_started - spawned, 2),
-        "startup_to_first_round_received_s": round(first_received - spawned, 2),
-        "round_json_bytes": round_json,
-        "round_payload_bytes": round_wire,  # on the wire: compressed
+        "startup_to_first_round_start_s": round(stored.first_started - spawned, 2),
+        "startup_to_first_round_received_s": round(stored.first_received - spawned, 2),
+        "round_json_bytes": stored.json_bytes,
+        "round_payload_bytes": stored.wire_bytes,  # on the wire: compressed
         **_import_times(python or sys.executable),
         "traffic_measured": counters.available,
-        **{f"{k}_bytes_per_round": round(v) for k, v in traffic.items()},
-        "sent_bytes_per_round": round(sent) if counters.available else None,
-        "received_bytes_per_round": round(received) if counters.available else None,
-        "sent_mb_per_day": round(sent * (DAY_S / round_s) / 1e6, 1) if counters.available else None,
-        "received_mb_per_day": round(received * (DAY_S / round_s) / 1e6, 1)
-        if counters.available
-        else None,
-        "uplink_mb_per_day": round(
-            (traffic.get("uplink_sent", 0) + traffic.get("uplink_received", 0))
-            * (DAY_S / round_s)
-            / 1e6,
-            1,
-        )
-        if counters.available
-        else None,
+        **_traffic_figures(traffic, round_s, measured=counters.available),
+        "throughput_downloads": stored.downloads,
         "throughput_object_bytes": THROUGHPUT_BYTES,
         "python": python or sys.executable,
         "round_s": round_s,
@@ -417,18 +421,64 @@ def bench_probe(
     width = max(len(k) for k in result)
     for key, value in result.items():
         print(f"{key:<{width}}  {value}")
-    sent_text = (
-        f"{result['sent_mb_per_day']} MB/day sent"
+    traffic_text = (
+        f"{result['total_mb_per_day']} MB/day of traffic ({result['sent_mb_per_day']} sent, "
+        f"{result['received_mb_per_day']} received; target {TARGET_MB_PER_DAY})"
         if counters.available
         else "traffic unmeasured (needs root)"
     )
     print(
         f"probe peak RSS {peak_mb:.1f} MB, {result['cpu_s_per_round']} CPU s/round, "
-        f"start-up {first_started - spawned:.2f} s to the first round, {sent_text}"
+        f"start-up {stored.first_started - spawned:.2f} s to the first round, {traffic_text}"
     )
     if json_out is not None:
         json_out.write_text(json.dumps(result, indent=2) + "\n")
     return 0
+
+
+def _traffic_per_round(
+    first: dict[str, int], last: dict[str, int], rounds: int, downloads: int, catalog: Catalog
+) -> dict[str, float]:
+    """Bytes per round by counter, between two samples.
+
+    Throughput is due every `throughput_every` rounds, so a few rounds may hold no
+    download, or one too many: its counters are read from the probe's start instead,
+    and a download's bytes are spread over the rounds of one period.
+    """
+    traffic = {
+        name: (count - first.get(name, 0)) / rounds
+        for name, count in last.items()
+        if not name.startswith("throughput_")
+    }
+    objects = sum(t.throughput_url is not None for t in catalog.targets)
+    per_round = objects / max(catalog.throughput_every, 1)
+    for name in ("throughput_sent", "throughput_received"):
+        if name in last:
+            traffic[name] = last[name] / max(downloads, 1) * per_round
+    return traffic
+
+
+def _traffic_figures(
+    traffic: dict[str, float], round_s: float, *, measured: bool
+) -> dict[str, object]:
+    """Bytes per round by part and direction; sent, received and total per round and day."""
+    if not measured:
+        return {"sent_bytes_per_round": None, "total_mb_per_day": None}
+    day = DAY_S / round_s
+    sent = sum(v for k, v in traffic.items() if k.endswith("_sent"))
+    received = sum(v for k, v in traffic.items() if k.endswith("_received"))
+    uplink = traffic.get("uplink_sent", 0) + traffic.get("uplink_received", 0)
+    return {
+        **{f"{k}_bytes_per_round": round(v) for k, v in traffic.items()},
+        "sent_bytes_per_round": round(sent),
+        "received_bytes_per_round": round(received),
+        "total_bytes_per_round": round(sent + received),
+        "sent_mb_per_day": round(sent * day / 1e6, 1),
+        "received_mb_per_day": round(received * day / 1e6, 1),
+        "total_mb_per_day": round((sent + received) * day / 1e6, 1),
+        "uplink_mb_per_day": round(uplink * day / 1e6, 1),
+        "target_mb_per_day": TARGET_MB_PER_DAY,
+    }
 
 
 Sample = tuple[int, float, tuple[float, float, float], dict[str, int]]

@@ -1,10 +1,15 @@
-"""HTTP: one GET, following redirects hop by hop, pinned to known addresses.
+"""HTTP: one GET or HEAD, following redirects hop by hop, pinned to known addresses.
 
 Redirects are followed here, one request per hop (probe/httpclient.py), so that every
 hop's target is recorded even when the next hop fails, and a redirect to a known block-page host is
-caught without fetching it. The first hop goes to the address the chain resolved
-(when given), over the TLS connection of the chain's handshake when there is one;
-later hosts are looked up through the system resolver.
+caught without fetching it. A plain-HTTP URL redirected to https:// of the same host is
+not followed either: that answer is the platform's usual one, the result of an unblocked
+fetch (recorded in `redirects`), and following it would cost another TLS handshake and
+page for nothing the HTTPS measurement does not already show. The first hop goes to the
+address the chain resolved (when given), over the TLS connection of the chain's
+handshake when there is one; later hosts are looked up through the system resolver.
+
+HEAD reads no body, so its result has neither `body_length` nor `title`.
 """
 
 import asyncio
@@ -14,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 from balise.model import failures
 from balise.model.results import HttpResult
-from probe.backend import Backend, Fetched, TlsConnection
+from probe.backend import Backend, Fetched, FetchMethod, TlsConnection
 from probe.classify import MeasurementFailure, classify
 from probe.measurements import blockpages
 from probe.measurements.dns import lookup
@@ -32,8 +37,9 @@ class Config:
     url: str
     address: str | None  # where the URL's host is; None: look it up
     timeout: float  # the whole fetch, redirects included
-    max_body_bytes: int = 262_144
+    max_body_bytes: int = 16_384
     max_redirects: int = 10
+    method: FetchMethod = "GET"
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
@@ -70,7 +76,7 @@ async def run(
         failure=failure,
         url=config.url,
         status=last.status if last else None,
-        body_length=last.length if last else None,
+        body_length=last.length if last and config.method == "GET" else None,
         title=blockpages.title(last.body) if last else None,
         redirects=tuple(walk.redirects),
         blockpage=walk.blockpage,
@@ -93,9 +99,11 @@ async def _follow(
             max_bytes=config.max_body_bytes,
             max_seconds=None,  # run's timeout bounds the whole walk
             connection=connection,
+            method=config.method,
         )
         connection = None  # used up: a redirect opens a connection of its own
-        if urlsplit(url).scheme == "http":
+        plain = urlsplit(url).scheme == "http"
+        if plain:
             walk.blockpage = blockpages.match_body(fetched.body)
         if walk.blockpage or fetched.status not in REDIRECT_STATUSES or not fetched.location:
             return
@@ -104,8 +112,16 @@ async def _follow(
         walk.blockpage = blockpages.match_url(url)
         if walk.blockpage:
             return  # no need to visit the censor's page
+        if plain and _upgrade(url, host):
+            return  # the platform's own answer to plain HTTP
         if urlsplit(url).hostname != host:
             host, address = urlsplit(url).hostname, None
     raise MeasurementFailure(
         failures.HTTP_REQUEST_FAILED, f"more than {config.max_redirects} redirects"
     )
+
+
+def _upgrade(url: str, host: str | None) -> bool:
+    """`url` is https:// on `host`: where a platform sends a plain-HTTP visitor."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" and parts.hostname == host

@@ -1,4 +1,5 @@
 import pytest
+from aiohttp import web as aioweb
 
 from probe.measurements import http, throughput
 from tests.support.local_http import BIG_BYTES, LocalWeb, make_app
@@ -33,6 +34,82 @@ async def test_https_get(clock, backend, secure_web):
         b"<html><head><title>The Platform</title></head><body>hello</body></html>"
     )
     assert result.blockpage is None
+
+
+def logging_app(log):
+    """The test platform, logging each request's method and path."""
+
+    @aioweb.middleware
+    async def record(request, handler):
+        log.append((request.method, request.path))
+        return await handler(request)
+
+    app = make_app()
+    app.middlewares.append(record)
+    return app
+
+
+def moving_app(location):
+    """Plain HTTP as the platforms serve it: a 301 to `location` for every request."""
+
+    async def moved(_request):
+        raise aioweb.HTTPMovedPermanently(location)
+
+    app = aioweb.Application()
+    app.router.add_get("/", moved)
+    return app
+
+
+async def test_https_head_reads_status_and_headers_only(clock, backend, pki: Pki):
+    log = []
+    context = pki.server_context("platform.test")
+    async with LocalWeb(logging_app(log), context=context) as server:
+        url = f"https://platform.test:{server.port}/big"
+        result = await http.run(
+            http.Config(clock=clock, url=url, address="127.0.0.1", timeout=3.0, method="HEAD"),
+            backend,
+        )
+    assert log == [("HEAD", "/big")]
+    assert (result.failure, result.status, result.body_length, result.title) == (
+        None,
+        200,
+        None,
+        None,
+    )
+
+
+async def test_plain_http_moved_to_https_on_the_same_host_is_not_followed(clock, backend, pki: Pki):
+    log = []
+    context = pki.server_context("platform.test")
+    async with LocalWeb(logging_app(log), context=context) as secure:
+        location = f"https://platform.test:{secure.port}/"
+        async with LocalWeb(moving_app(location)) as plain:
+            url = f"http://platform.test:{plain.port}/"
+            result = await http.run(http_config(clock, url), backend)
+    assert (result.failure, result.status, result.blockpage) == (None, 301, None)
+    assert result.redirects == (location,)  # recorded: the platform's answer to plain HTTP
+    assert log == []  # and not fetched
+
+
+async def test_plain_http_moved_to_another_host_is_followed(clock, backend, pki: Pki):
+    log = []
+    context = pki.server_context("platform.test")
+    async with LocalWeb(logging_app(log), context=context) as secure:
+        location = f"https://platform.test:{secure.port}/"
+        async with LocalWeb(moving_app(location)) as plain:
+            url = f"http://v4only.test:{plain.port}/"
+            result = await http.run(http_config(clock, url), backend)
+    assert (result.failure, result.status, result.title) == (None, 200, "The Platform")
+    assert result.redirects == (location,)
+    assert log == [("GET", "/")]
+
+
+async def test_the_body_read_is_capped_at_16_kib_by_default(clock, backend, web):
+    config = http.Config(
+        clock=clock, url=f"http://platform.test:{web.port}/big", address="127.0.0.1", timeout=3.0
+    )
+    result = await http.run(config, backend)
+    assert (result.failure, result.body_length) == (None, 16_384)
 
 
 async def test_https_pinned_address_with_wrong_certificate(clock, backend, pki: Pki):
