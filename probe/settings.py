@@ -26,7 +26,7 @@ class ProbeSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     id: str
     location: ProbeIdentity
     state_dir: str = "/var/lib/balise"
-    round_s: float = 60.0
+    round_s: float = 300.0  # a metered link's budget (docs/performance.md); fixed lines: 60
     jitter: float = 0.1  # each round starts within ±10 % of round_s
     heartbeat_s: float = 30.0
     catalog: str | None = None  # a catalog file; default: the built-in one, then the fleet's

@@ -4,7 +4,7 @@ import msgspec
 
 
 class DetectionSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    round_s: float = 60.0  # first guess of a probe's round interval, until its own is learned
+    round_s: float = 300.0  # first guess of a probe's interval, until learnt (probe default)
     silence_grace: float = 0.5  # rounds a probe may be late before it counts as silent
     open_evidence: int = 3  # failing rounds, summed over a scope's probes, that open an event
     lone_evidence: int = 4  # ... when the scope is one probe: a single probe's flaps are common

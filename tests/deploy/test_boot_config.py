@@ -120,7 +120,7 @@ def test_the_probe_settings_inside_decode_with_the_probes_loader(rendered, tmp_p
         assert settings.mqtt.username == probe
         assert settings.mqtt.password_file == "/etc/balise/mqtt-password"  # noqa: S105 - a path
     wifi = probe_settings.load(tmp_path / "wifi-01.toml")
-    assert (wifi.location.asn, wifi.location.network, wifi.round_s) == (18200, "OPT", 60.0)
+    assert (wifi.location.asn, wifi.location.network, wifi.round_s) == (18200, "OPT", 300.0)
     lte = probe_settings.load(tmp_path / "lte-01.toml")
     assert (lte.location.access.value, lte.round_s) == ("mobile", 120.0)
     assert (lte.measure.icmp, lte.measure.dns_timeout_s) == (False, 2.5)
