@@ -1,19 +1,23 @@
 """`balise bench probe`: what one probe costs a Pi: memory, CPU, start-up and traffic.
 
 The probe runs as `balise probe run`, a process of its own, against a loopback world
-the bench starts: the lab's web site (HTTPS and HTTP, `balise.lab.netns.site`) and
-DNS server (`balise.lab.netns.authdns`) playing the eleven targets and four anchors
-of the default catalog, a DoH server (`balise.bench.doh`) playing the catalog's
-independent resolver, Mosquitto, and `balise collector run` acknowledging rounds.
-The probe's settings are the defaults but for the schedule, the addresses and
-traceroute (off: it needs scapy and a failing target).
+the bench starts: a web world as the field shows it (`balise.bench.world`: 100 kB home
+pages over HTTPS, plain HTTP answered by a 301 to HTTPS, a certificate chain with an
+intermediate; the throughput objects on a server of their own) playing the eleven
+targets and four anchors of the default catalog, the lab's DNS server
+(`balise.lab.netns.authdns`), a DoH server (`balise.bench.doh`) playing the catalog's
+independent resolver, Mosquitto, and `balise collector run` acknowledging rounds. The
+probe's settings are the defaults but for the schedule, the addresses and traceroute
+(off: it needs scapy and a failing target).
 
-The default schedule is compressed 30 times: rounds every 2 s instead of 60 s
+The default schedule is compressed 30 times: rounds every 10 s instead of 300 s
 (`round_s`, another schedule with `--round-s`), heartbeats and MQTT keep-alives every
 1 s instead of 30 s, `doh_idle_s` likewise (the DoH connection is not kept from one
-round to the next, as in the field), throughput every 5 rounds as in the default
-catalog. Traffic per round is therefore traffic per real round, and a day is
-86,400 / round_s rounds.
+round to the next, as in the field). Traffic per round is therefore traffic per real
+round, and a day is 86,400 / round_s rounds. Throughput is due every
+`throughput_every` rounds (12 in the default catalog), more than a short run holds: its
+bytes are counted apart, per download since the probe started, and spread over a period.
+The objects are as large as `throughput_max_bytes`, the most the probe reads.
 
 Traffic is counted by the kernel: nftables counters on the output hook match the
 ports of the world's servers and the anchors' pings, so every byte of every packet
