@@ -124,10 +124,7 @@ def test_real_probes_and_collector_detect_an_sni_block(influxdb):
     scenario = parse(SNI_SCENARIO, source="e2e.toml")
     [(events, t0)] = runner.run_netns([scenario], influx_url=influxdb.url, influx_db="netns_e2e")
     result = score(scenario, events, t0)
-    assert result.matched == 1, events
-    # Throughput on a busy machine is noisy (a throttling false alarm is the detector's
-    # to weigh); nothing else may be reported.
-    assert {e["kind"] for e in result.false_events} <= {"throttling"}, result.false_events
+    assert (result.matched, result.false_events) == (1, []), events
     block = next(e for e in events if e.kind == EventKind.SERVICE_BLOCK)
     assert selected_probes(scenario, block.scope) == {"ir-mobile-1", "ir-mobile-2"}
     assert abs(t0 - time.time()) < 120
