@@ -6,7 +6,6 @@ dropped, and the collector goes on with the next one.
 """
 
 import logging
-import time
 from collections.abc import Sequence
 
 from balise import wire
@@ -18,10 +17,10 @@ from collector.observers import Observer
 from collector.received import Received
 from collector.seen import SeenSeqs
 from collector.stores.batching import BatchWriter
+from collector.throttled_log import ThrottledLog
 
 log = logging.getLogger(__name__)
 
-LOG_EVERY_S = 10.0  # at most one log line per rejection reason this often
 DETAIL_CHARS = 200
 
 
@@ -48,8 +47,7 @@ class Ingest:
         self._observers = tuple(observers)
         self._counters = counters
         self._seen: dict[str, SeenSeqs] = {}
-        self._last_logged: dict[str, float] = {}  # log key → monotonic time
-        self._unlogged: dict[str, int] = {}  # log key → held back since
+        self._log = ThrottledLog(log)
 
     def handle(self, topic: str, payload: bytes, received_at: float) -> None:
         self._counters.received += 1
@@ -133,12 +131,4 @@ class Ingest:
         self._warn(reason, f"rejected ({reason}) {detail[:DETAIL_CHARS]}")
 
     def _warn(self, key: str, message: str, *, exc_info: bool = False) -> None:
-        """Log at most once per `LOG_EVERY_S` for each key, saying how many were held back."""
-        now = time.monotonic()
-        if now - self._last_logged.get(key, -LOG_EVERY_S) < LOG_EVERY_S:
-            self._unlogged[key] = self._unlogged.get(key, 0) + 1
-            return
-        self._last_logged[key] = now
-        more = self._unlogged.pop(key, 0)
-        suffix = f" (and {more} more since the last report)" if more else ""
-        log.warning("%s%s", message, suffix, exc_info=exc_info)
+        self._log.warning(key, message, exc_info=exc_info)

@@ -6,6 +6,7 @@ import logging
 
 from balise.model.events import Event
 from collector.counters import Counters
+from collector.throttled_log import ThrottledLog
 
 log = logging.getLogger(__name__)
 
@@ -13,7 +14,7 @@ log = logging.getLogger(__name__)
 class EventQueue:
     """The head event stays queued until the output has delivered it or given up on it.
 
-    When full, the oldest event is dropped, counted and logged: a later version of
+    When full, the oldest event is dropped, counted and logged (not every time): a later version of
     an event carries its whole state, so the newest are the ones worth keeping.
     """
 
@@ -23,12 +24,13 @@ class EventQueue:
         self._events: collections.deque[Event] = collections.deque()
         self._capacity = capacity
         self._ready = asyncio.Event()
+        self._log = ThrottledLog(log)
 
     def put(self, event: Event) -> None:
         if len(self._events) >= self._capacity:
             dropped = self._events.popleft()
             self._count(self._counters.delivery_dropped)
-            log.warning("%s: queue full, dropped event %s", self.name, dropped.id)
+            self._log.warning("full", f"{self.name}: queue full, dropped event {dropped.id}")
         self._events.append(event)
         self._ready.set()
 
