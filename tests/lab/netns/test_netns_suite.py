@@ -3,7 +3,7 @@ probes, Mosquitto, collector and InfluxDB in the lab, and the same files in sim 
 
 It passes when every expected event is matched with zero false events, when both
 modes give the same verdicts, and when the run leaves nothing behind. Two labs run
-at a time (about 9 minutes on two cores; docs/lab.md).
+at a time: 8.5 minutes on two cores (docs/lab.md).
 """
 
 import re
