@@ -4,7 +4,7 @@ Each publisher process speaks for a slice of the fleet's probes over one MQTT
 connection (a real probe has its own; the collector cannot tell the difference:
 the topic names the probe). Rounds carry full chains DNS → TCP → TLS → HTTP for
 every target, a few failures (`NOISE_SHARE` of rounds), three anchors, and
-throughput results every `THROUGHPUT_EVERY` rounds, like the default catalog.
+throughput results as often and for as many targets as the default catalog has them.
 They are not signed: the collector checks signatures only with a `[fleet]` table.
 
 A publisher either publishes a given number of rounds per probe as fast as it can,
@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 import aiomqtt
 
 from balise import wire
+from balise.config import load_toml
+from balise.model.catalog import BUILTIN_CATALOG, Catalog
 from balise.model.layers import Access, Layer
 from balise.model.messages import ClockInfo, ProbeMeta, Round
 from balise.model.results import (
@@ -40,11 +42,11 @@ from balise.model.results import (
 from balise.mqtt import MqttSettings, make_client
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from balise.model.failures import Failure
 
 NOISE_SHARE = 0.05  # rounds with one failing target
-THROUGHPUT_EVERY = 5  # as the default catalog
-THROUGHPUT_TARGETS = 2  # the default catalog has two throughput objects
 VARIANTS = 64  # prebuilt rounds of measured durations per kind
 TICK_S = 0.01  # a paced publisher publishes what is due this often
 CHUNK = 256  # publications awaited together
@@ -66,6 +68,9 @@ class Job:
     targets: int
     rounds: int  # rounds in all (paced: the most to publish)
     rate: float = 0.0  # rounds per second; 0: as fast as possible
+    # Rounds per second the rounds' own times advance at, when published faster than that:
+    # a backlog queued while the collector was away was measured at the fleet's pace.
+    pace: float = 0.0
     acks: bool = False  # wait for acknowledgements and time them
     ack_wait_s: float = 60.0
 
@@ -88,13 +93,14 @@ class RoundMaker:
     def __init__(self, targets: int, *, seed: int = 0) -> None:
         self._rng = rng = random.Random(seed)  # noqa: S311 - benchmark noise, not cryptography
         names = [f"platform-{n:02d}" for n in range(targets)]
+        catalog = load_toml(BUILTIN_CATALOG, Catalog)
+        self._throughput_every = catalog.throughput_every
+        downloads = sum(t.throughput_url is not None for t in catalog.targets)
         # Durations vary as measured ones do (InfluxDB compresses constant values to nothing),
         # from a few prebuilt variants: building every round anew would load the fleet.
         self._ok = [tuple(_chain(name, rng) for name in names) for _ in range(VARIANTS)]
         self._with_throughput = [
-            tuple(
-                _chain(name, rng, throughput=n < THROUGHPUT_TARGETS) for n, name in enumerate(names)
-            )
+            tuple(_chain(name, rng, throughput=n < downloads) for n, name in enumerate(names))
             for _ in range(VARIANTS)
         ]
         layers = (Layer.DNS, Layer.TCP, Layer.TLS, Layer.HTTP)
@@ -108,17 +114,18 @@ class RoundMaker:
         self._anchors = _anchors()
         self._last: dict[str, float] = {}
 
-    def make(self, number: int, seq: int, *, floor: int = 0) -> Round:
-        """Round `seq` of probe `number`; rounds up to `floor` are known to be acknowledged."""
+    def make(self, number: int, seq: int, *, floor: int = 0, at: float | None = None) -> Round:
+        """Round `seq` of probe `number`, measured `at` (default: now); rounds up to `floor`
+        are known to be acknowledged."""
         probe = probe_id(number)
         if self._rng.random() < NOISE_SHARE:
             targets = self._failing[self._rng.randrange(len(self._failing))]
-        elif seq % THROUGHPUT_EVERY == 1:
+        elif seq % self._throughput_every == 1:
             targets = self._rng.choice(self._with_throughput)
         else:
             targets = self._rng.choice(self._ok)
         # A probe's rounds never share a microsecond: InfluxDB would keep one point of two.
-        started = max(time.time(), self._last.get(probe, 0.0) + 1e-5)
+        started = max(time.time() if at is None else at, self._last.get(probe, 0.0) + 1e-5)
         self._last[probe] = started
         return Round(
             probe=probe,
@@ -346,6 +353,7 @@ async def _publish(job: Job, conn: Connection) -> Report:
         conn.send(READY)
         await asyncio.to_thread(conn.recv)  # GO
         started = time.monotonic()
+        started_wall = time.time()
         cpu_at_go = time.process_time()
         turn = 0
         while published < job.rounds and job.probes:
@@ -356,13 +364,14 @@ async def _publish(job: Job, conn: Connection) -> Report:
                     continue
             else:
                 due = min(CHUNK, job.rounds - published)
-            sends = []
+            sends: list[Awaitable[None]] = []
             for _ in range(min(due, CHUNK)):
                 index = turn % len(job.probes)
                 turn += 1
                 # Earlier phases were stored before this one began: the probe's spool says so.
                 floor = job.first_seqs[index] - 1
-                round_ = maker.make(job.probes[index], seqs[index], floor=floor)
+                at = started_wall + (published + len(sends)) / job.pace if job.pace > 0 else None
+                round_ = maker.make(job.probes[index], seqs[index], floor=floor, at=at)
                 seqs[index] += 1
                 if job.acks:
                     clock.published(round_.probe, round_.seq, round_.started)

@@ -184,8 +184,11 @@ class Fleet:
         self.seqs = [[1] * len(s) for s in self.slices]
         self._context = multiprocessing.get_context("spawn")
 
-    def publish(self, rounds: int, *, rate: float = 0.0, acks: bool = False) -> Phase:
-        """`rounds` rounds in all, shared between the processes; `rate` in rounds/s."""
+    def publish(
+        self, rounds: int, *, rate: float = 0.0, pace: float = 0.0, acks: bool = False
+    ) -> Phase:
+        """`rounds` rounds in all, shared between the processes; `rate` in rounds/s, and
+        `pace` the rounds/s their measurement times advance at (0: when published)."""
         share = len(self.slices)
         jobs = [
             fleet.Job(
@@ -195,6 +198,7 @@ class Fleet:
                 targets=self.targets,
                 rounds=rounds // share + (1 if n < rounds % share else 0),
                 rate=rate / share,
+                pace=pace / share,
                 acks=acks,
             )
             for n, probes in enumerate(self.slices)
@@ -306,7 +310,8 @@ def bench_ingest(
             collector.stop()
 
             print(f"capacity: {queue} rounds queued for the baseline and the collector", flush=True)
-            queued = synthetic.publish(queue)
+            # Measured at the fleet's pace, as a backlog built while the collector was away.
+            queued = synthetic.publish(queue, pace=rounds / seconds)
             base = _run_baseline(url, queued.rounds)
             assert base is not None
             connected = collector.start()
