@@ -5,7 +5,7 @@ the lab) substitutes its own: subclass `NetworkBackend` and override a method, e
 `open_stream` to refuse every connection. `NetworkBackend` holds no connection
 between calls: each measurement opens fresh sockets, as a measurement should. Two
 exceptions spare the probe's data plan handshakes that would tell nothing more: the
-measured TLS handshake's connection, which its caller hands to the HTTPS GET that
+measured TLS handshake's connection, which its caller hands to the HTTPS HEAD that
 follows (`TlsConnection`), as a browser would, and which is itself the measured TCP
 connect's; and the independent resolver's DoH
 server, to which queries go over one kept-alive connection (`httpclient.Session`), a

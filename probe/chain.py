@@ -10,11 +10,14 @@ What the chain measures:
    disagree — to the independent resolver's first address.
 3. TLS: a verified handshake with the real SNI on the connection to the first system
    address that connected; after a failure, the decoy SNI to the same address.
-4. HTTP: GET https://domain[:port]/path on that handshake's connection, when TLS
-   succeeded.
+4. HTTP: HEAD https://domain[:port]/path on that handshake's connection, when TLS
+   succeeded: status and headers, not the page, which a censor cannot alter without
+   breaking TLS (and which would cost a metered link tens of kB a target).
    Alongside steps 2-4, GET http://http_domain[:http_port]/ (pinned to the system
    address when http_domain is the domain, else looked up through the system
-   resolver). Both follow redirects.
+   resolver), reading at most `http_max_body_bytes`: where a censor injects its block
+   page. Both follow redirects, but for plain HTTP's 301 to https:// of the same host,
+   the platform's usual answer (probe/measurements/http.py).
 5. Throughput when due, unless DNS or TCP failed (nothing to measure but a
    timeout); a traceroute toward a failing target's address, when this probe can
    and the target was not traced recently.
@@ -30,7 +33,7 @@ How "the layer failed" is decided, in chain order (`judge`):
   not the platform's). `failure` is that downstream failure, which revealed it.
 - TCP, when no system address connects (`failure`: the first address's).
 - TLS, when the real-SNI handshake fails, certificate errors included.
-- HTTP, when the HTTPS GET fails (its failure), or a fetch met a block-page
+- HTTP, when the HTTPS HEAD fails (its failure), or a fetch met a block-page
   hint (`http_request_failed`; the hint is in `HttpResult.blockpage`).
 - None when no measured layer failed. A layer the chain did not reach (earlier
   failure, or the round's deadline: `truncated`) has an empty tuple.

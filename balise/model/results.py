@@ -58,7 +58,8 @@ class TlsResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, g
 
 
 class HttpResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
-    """One HTTP GET, over TLS or plain HTTP, following redirects."""
+    """One HTTP request, HEAD over TLS or GET over plain HTTP, following redirects
+    (`title` and `body_length` only when a body was read)."""
 
     t0: float
     t: float

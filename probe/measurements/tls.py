@@ -2,7 +2,7 @@
 
 The decoy (a name no censor targets) goes to the same address without verifying
 the certificate: if it completes where the real name failed, the name was blocked.
-A successful real-SNI handshake keeps its connection for the HTTPS GET (`connected`).
+A successful real-SNI handshake keeps its connection for the HTTPS HEAD (`connected`).
 """
 
 import asyncio
