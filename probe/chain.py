@@ -3,7 +3,11 @@
 What the chain measures:
 
 1. DNS: A and AAAA for the target's domain through the system resolver and, when
-   one is configured, the independent resolver (DoH or plain), all at once.
+   one is configured, A through the independent resolver (DoH or plain), all at once.
+   The independent answers only serve to compare with the system's (`_misled`) and
+   to pick a control address, and TCP prefers IPv4 (`_pick`): its AAAA is asked
+   only when the system resolver's usable answers are all IPv6 (half of DoH's
+   traffic, docs/performance.md).
 2. TCP: a connect to the system resolver's *usable* addresses (not bogons; IPv4,
    or IPv6 when there is no IPv4), at most `tcp_max_addresses`; and, marked
    `control`, to the catalog's `control_address` and — when the two resolvers
@@ -18,9 +22,10 @@ What the chain measures:
    resolver), reading at most `http_max_body_bytes`: where a censor injects its block
    page. Both follow redirects, but for plain HTTP's 301 to https:// of the same host,
    the platform's usual answer (probe/measurements/http.py).
-5. Throughput when due, unless DNS or TCP failed (nothing to measure but a
-   timeout); a traceroute toward a failing target's address, when this probe can
-   and the target was not traced recently.
+5. Throughput when this target's turn is due (one download a round,
+   probe/round.py), unless DNS or TCP failed (nothing to measure but a timeout);
+   a traceroute toward a failing target's address, when this probe can and the
+   target was not traced recently.
 
 How "the layer failed" is decided, in chain order (`judge`):
 
@@ -78,10 +83,9 @@ class ChainPlan:
     clock: RoundClock
     settings: MeasureSettings
     independent: ResolverSpec | None = None
-    throughput_due: bool = False
+    throughput_target: str | None = None  # the id of the one target downloading its object
     deadline: float | None = None  # monotonic; the chain stops there, keeping what it has
     traceroutes: traceroute.TracerouteLimiter | None = None  # None: no traceroute
-    download_line: asyncio.Lock = field(default_factory=asyncio.Lock)  # one download at once
     bogon_exempt: tuple[dns.Network, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -132,42 +136,39 @@ async def measure_target(target: Target, plan: ChainPlan, backend: Backend) -> T
 
 async def _run(target: Target, plan: ChainPlan, backend: Backend, record: _Record) -> None:
     settings = plan.settings
-    resolvers = (None, plan.independent) if plan.independent else (None,)
-    record.dns.extend(
-        await _all(
-            dns.run(
-                dns.Config(
-                    clock=plan.clock,
-                    domain=target.domain,
-                    qtype=qtype,
-                    resolver=resolver,
-                    timeout=settings.dns_timeout_s,
-                    bogon_exempt=plan.bogon_exempt,
-                ),
-                backend,
-            )
-            for resolver in resolvers
-            for qtype in ("A", "AAAA")
+
+    def query(qtype: dns.QType, resolver: ResolverSpec | None) -> Awaitable[DnsResult]:
+        config = dns.Config(
+            clock=plan.clock,
+            domain=target.domain,
+            qtype=qtype,
+            resolver=resolver,
+            timeout=settings.dns_timeout_s,
+            bogon_exempt=plan.bogon_exempt,
         )
-    )
+        return dns.run(config, backend)
+
+    queries = [query("A", None), query("AAAA", None)]
+    if plan.independent:
+        queries.append(query("A", plan.independent))
+    record.dns.extend(await _all(queries))
+    if plan.independent and _ipv6_only(record, plan):
+        record.dns.append(await query("AAAA", plan.independent))
     async with asyncio.TaskGroup() as group:
         group.create_task(_plain_http(target, plan, backend, record), name=f"http-{target.id}")
         group.create_task(_secure_path(target, plan, backend, record), name=f"tls-{target.id}")
     unreachable = judge(record, plan.bogon_exempt)[0] in {Layer.DNS, Layer.TCP}
-    if plan.throughput_due and target.throughput_url and not unreachable:
-        # One download at a time: concurrent ones share the line, and the rate each
-        # sees would depend on when the others finish, not on the platform.
-        async with plan.download_line:
-            record.throughput = await throughput.run(
-                throughput.Config(
-                    clock=plan.clock,
-                    url=target.throughput_url,
-                    timeout=settings.http_timeout_s,
-                    max_bytes=settings.throughput_max_bytes,
-                    max_seconds=settings.throughput_timeout_s,
-                ),
-                backend,
-            )
+    if plan.throughput_target == target.id and target.throughput_url and not unreachable:
+        record.throughput = await throughput.run(
+            throughput.Config(
+                clock=plan.clock,
+                url=target.throughput_url,
+                timeout=settings.http_timeout_s,
+                max_bytes=settings.throughput_max_bytes,
+                max_seconds=settings.throughput_timeout_s,
+            ),
+            backend,
+        )
     await _maybe_traceroute(target, plan, backend, record)
 
 
@@ -337,6 +338,13 @@ def usable(
 
 def _system(record: _Record, plan: ChainPlan) -> list[str]:
     return usable(record.dns, system=True, exempt=plan.bogon_exempt)
+
+
+def _ipv6_only(record: _Record, plan: ChainPlan) -> bool:
+    """The system resolver's usable answers are all IPv6: the independent resolver's IPv4
+    ones would share none with them, so its AAAA answers are asked for too."""
+    system = _system(record, plan)
+    return bool(system) and all(ipaddress.ip_address(a).version == 6 for a in system)  # noqa: PLR2004
 
 
 def _pick(addresses: list[str], count: int) -> list[str]:

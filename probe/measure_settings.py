@@ -24,7 +24,7 @@ class MeasureSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     http_timeout_s: Seconds = 10.0  # one HTTP fetch, redirects included
     anchor_timeout_s: Seconds = 2.0
     throughput_timeout_s: Seconds = 8.0  # the download stops here and reports its rate
-    throughput_max_bytes: Count = 512_000
+    throughput_max_bytes: Count = 256_000  # a metered SIM's budget (docs/performance.md)
     http_max_body_bytes: Count = 16_384  # the plain-HTTP page: a block page's words come early
     http_max_redirects: Annotated[int, msgspec.Meta(ge=0)] = 10
     tcp_max_addresses: Count = 2  # resolved addresses tried per target

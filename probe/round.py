@@ -35,19 +35,19 @@ async def measure_round(
 ) -> tuple[tuple[TargetResult, ...], tuple[AnchorResult, ...]]:
     """Measure every target and anchor of `catalog` once.
 
-    `round_no` counts from 1 (the round's seq); throughput runs in rounds 1,
-    1 + throughput_every, ... `traceroutes`, owned by the caller across rounds,
-    enables traceroutes (when settings.traceroute is on too).
+    `round_no` counts from 1 (the round's seq). Throughput runs in rounds 1,
+    1 + throughput_every, ..., one download a round: the targets with a throughput
+    object take turns. `traceroutes`, owned by the caller across rounds, enables
+    traceroutes (when settings.traceroute is on too).
     """
     await asyncio.to_thread(load_libraries)  # now, so that no timed step waits for an import
     clock = clock or RoundClock()
     deadline = clock.start + settings.round_deadline_s
-    every = catalog.throughput_every
     plan = ChainPlan(
         clock=clock,
         settings=settings,
         independent=await _independent_resolver(catalog, settings, backend),
-        throughput_due=every > 0 and (round_no - 1) % every == 0,
+        throughput_target=throughput_turn(catalog, round_no),
         deadline=deadline,
         traceroutes=traceroutes if settings.traceroute else None,
     )
@@ -88,6 +88,21 @@ async def measure_round(
         ]
     measured = (task.result() for task in anchor_tasks)
     return tuple(t.result() for t in target_tasks), tuple(a for a in measured if a is not None)
+
+
+def throughput_turn(catalog: Catalog, round_no: int) -> str | None:
+    """The id of the target whose object round `round_no` downloads, if any is due.
+
+    One object a throughput round, in turns: round k (from 0) takes object
+    (k / throughput_every) mod n, so each is downloaded every n periods (every
+    object each period cost a metered SIM too much: docs/performance.md).
+    """
+    every = catalog.throughput_every
+    sized = [t.id for t in catalog.targets if t.throughput_url]
+    k = round_no - 1
+    if every <= 0 or not sized or k % every:
+        return None
+    return sized[k // every % len(sized)]
 
 
 async def _independent_resolver(

@@ -22,6 +22,19 @@ class ProbeIdentity(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     control: bool = False
 
 
+class ProbeMqttSettings(MqttSettings, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The shared MQTT settings with the probe's own keep-alive.
+
+    60 s, not 30: a mobile operator's NAT keeps an idle flow 2-5 minutes, so 60 s
+    keeps it open, and half the pings cross the metered link (paho pings whenever
+    nothing came *in* for a keep-alive, heartbeats going out notwithstanding). The
+    broker sends the Last Will after 1.5 keep-alives (90 s), well within the
+    detector's silence grace (half a 300 s round).
+    """
+
+    keepalive_s: int = 60
+
+
 class ProbeSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     id: str
     location: ProbeIdentity
@@ -35,7 +48,7 @@ class ProbeSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     clock_offset_s: float = 0.0  # lab test setting: shift the wall clock by this much
     sign: bool = True  # sign every round with the probe's key (<state_dir>/identity.key)
     compress: bool = True  # rounds compressed on the wire; off for a collector older than that
-    mqtt: MqttSettings = MqttSettings()
+    mqtt: ProbeMqttSettings = ProbeMqttSettings()
     measure: MeasureSettings = MeasureSettings()
 
     @property

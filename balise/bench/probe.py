@@ -11,12 +11,13 @@ probe's settings are the defaults but for the schedule, the addresses and tracer
 (off: it needs scapy and a failing target).
 
 The default schedule is compressed 30 times: rounds every 10 s instead of 300 s
-(`round_s`, another schedule with `--round-s`), heartbeats and MQTT keep-alives every
-1 s instead of 30 s, `doh_idle_s` likewise (the DoH connection is not kept from one
-round to the next, as in the field). Traffic per round is therefore traffic per real
-round, and a day is 86,400 / round_s rounds. Throughput is due every
-`throughput_every` rounds (12 in the default catalog), more than a short run holds: its
-bytes are counted apart, per download since the probe started, and spread over a period.
+(`round_s`, another schedule with `--round-s`), heartbeats every 1 s instead of 30 s,
+MQTT keep-alives every 2 s instead of 60 s, `doh_idle_s` likewise (the DoH connection
+is not kept from one round to the next, as in the field). Traffic per round is
+therefore traffic per real round, and a day is 86,400 / round_s rounds. Throughput is
+due every `throughput_every` rounds (12 in the default catalog), one object at a time in
+turns, more than a short run holds: its bytes are counted apart, per download since the
+probe started, and spread over a period.
 The objects are as large as `throughput_max_bytes`, the most the probe reads.
 
 Traffic is counted by the kernel: nftables counters on the output hook match the
@@ -52,12 +53,14 @@ from balise import wire
 from balise.bench.services import ServiceError, free_port, mosquitto, wait_port
 from balise.model.catalog import BUILTIN_CATALOG, Anchor, Catalog, Target
 from probe.measure_settings import MeasureSettings
-from probe.settings import ProbeIdentity, ProbeSettings
+from probe.settings import ProbeIdentity, ProbeMqttSettings, ProbeSettings
 
 COMPRESSION = 30  # real seconds per bench second
 DAY_S = 86_400
 DEFAULT_ROUND_S = ProbeSettings(id="x", location=ProbeIdentity(country="NC")).round_s
-# Each throughput object (the default catalog has two) is as large as the probe reads.
+KEEPALIVE_S = ProbeMqttSettings().keepalive_s
+# Each throughput object (the default catalog has two, downloaded in turns) is as large
+# as the probe reads.
 THROUGHPUT_BYTES = MeasureSettings().throughput_max_bytes
 TARGET_MB_PER_DAY = 30.0  # sent and received: a metered SIM bills both (issue 7)
 POLL_S = 0.02
@@ -251,7 +254,8 @@ def _probe_settings(
         f"round_s = {round_s / COMPRESSION}\njitter = 0.0\nheartbeat_s = {30 / COMPRESSION}\n"
         f'catalog = "{catalog_file}"\n'
         '[location]\ncountry = "NC"\n'
-        f'[mqtt]\nurl = "mqtt://127.0.0.1:{mqtt_port}"\nkeepalive_s = {30 // COMPRESSION}\n'
+        f'[mqtt]\nurl = "mqtt://127.0.0.1:{mqtt_port}"\n'
+        f"keepalive_s = {KEEPALIVE_S // COMPRESSION}\n"
         f'[measure]\nsystem_resolver = "udp:127.0.0.1:{dns_port}"\nca_file = "{ca_file}"\n'
         'bogon_exempt = ["127.0.0.0/8"]\ntraceroute = false\n'
         f"doh_idle_s = {MeasureSettings().doh_idle_s / COMPRESSION}\n"
@@ -447,15 +451,16 @@ def _traffic_per_round(
 
     Throughput is due every `throughput_every` rounds, so a few rounds may hold no
     download, or one too many: its counters are read from the probe's start instead,
-    and a download's bytes are spread over the rounds of one period.
+    and a download's bytes are spread over the rounds of one period (one download a
+    period: the objects take turns).
     """
     traffic = {
         name: (count - first.get(name, 0)) / rounds
         for name, count in last.items()
         if not name.startswith("throughput_")
     }
-    objects = sum(t.throughput_url is not None for t in catalog.targets)
-    per_round = objects / max(catalog.throughput_every, 1)
+    sized = any(t.throughput_url is not None for t in catalog.targets)
+    per_round = sized / max(catalog.throughput_every, 1)
     for name in ("throughput_sent", "throughput_received"):
         if name in last:
             traffic[name] = last[name] / max(downloads, 1) * per_round

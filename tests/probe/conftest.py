@@ -57,6 +57,7 @@ SYSTEM_RECORDS = {
     "misled.test": ("127.0.0.2",),
     "ipblocked.test": ("127.0.0.3",),
     "sni-blocked.test": ("127.0.0.1",),
+    "v6only.test": ("::1",),
 }
 INDEPENDENT_RECORDS = SYSTEM_RECORDS | {"misled.test": ("127.0.0.1",)}
 

@@ -3,12 +3,13 @@
 import errno
 import ipaddress
 
+import msgspec
 import pytest
 
 from balise.model.layers import Layer
 from balise.model.results import DnsResult, TargetResult, TcpResult
 from probe.backend import Fetched, NetworkBackend
-from probe.chain import judge, measure_target
+from probe.chain import ChainPlan, judge, measure_target
 from probe.measure_settings import MeasureSettings
 from probe.measurements.traceroute import TracerouteLimiter
 from tests.conftest import is_root
@@ -25,8 +26,7 @@ async def test_clean_chain(world: World, clock):
     assert [(d.resolver == "system", d.qtype, d.answers) for d in result.dns] == [
         (True, "A", ("127.0.0.1",)),
         (True, "AAAA", ()),
-        (False, "A", ("127.0.0.1",)),
-        (False, "AAAA", ()),
+        (False, "A", ("127.0.0.1",)),  # no AAAA from the independent resolver: IPv4 is used
     ]
     assert [(t.address, t.failure, t.control) for t in result.tcp] == [("127.0.0.1", None, False)]
     assert result.tls[0].cert_valid is True
@@ -39,6 +39,23 @@ async def test_clean_chain(world: World, clock):
     steps = [*result.dns, *result.tcp, *result.tls, *result.http]
     assert all(0 <= s.t0 <= s.t for s in steps)
     assert result.tcp[0].t0 >= max(d.t for d in result.dns)  # TCP waits for DNS
+
+
+async def test_independent_aaaa_only_when_the_system_answers_only_ipv6(world: World, clock):
+    plan = world.plan(clock=clock)
+    plan = ChainPlan(
+        clock=clock,
+        settings=msgspec.structs.replace(plan.settings, bogon_exempt=("127.0.0.0/8", "::1/128")),
+        independent=plan.independent,
+    )
+    result = await measure_target(world.target("v6only.test"), plan, world.backend())
+    assert [(d.resolver == "system", d.qtype, d.answers) for d in result.dns] == [
+        (True, "A", ()),
+        (True, "AAAA", ("::1",)),
+        (False, "A", ()),
+        (False, "AAAA", ("::1",)),  # compared with the system's IPv6 answers
+    ]
+    assert result.failed_layer != Layer.DNS
 
 
 async def test_tls_and_the_https_get_ride_on_the_measured_connect(world: World, clock):

@@ -46,7 +46,7 @@ async def test_round_measures_every_target_and_anchor(world: World, clock):
     throughput = targets[0].throughput
     assert throughput is not None
     assert throughput.failure is None
-    assert throughput.bytes == 512_000  # the default throughput_max_bytes; the object is larger
+    assert throughput.bytes == 256_000  # the default throughput_max_bytes; the object is larger
 
 
 async def test_throughput_only_every_n_rounds(world: World, clock):
@@ -70,6 +70,26 @@ async def test_throughput_only_every_n_rounds(world: World, clock):
         )
         due.append(targets[0].throughput is not None)
     assert due == [True, False, False, True]
+
+
+async def test_throughput_objects_take_turns_one_download_a_round(world: World, clock):
+    url = f"http://platform.test:{world.http_port}/big"
+    targets = (
+        world.target("platform.test", id="first", throughput_url=url),
+        world.target("platform.test", id="plain"),
+        world.target("platform.test", id="second", throughput_url=url),
+    )
+    downloads = []
+    for round_no in range(1, 7):
+        results, _ = await measure_round(
+            catalog(world, every=2, targets=targets),
+            settings(world),
+            world.backend(),
+            round_no,
+            clock=clock,
+        )
+        downloads.append([r.target for r in results if r.throughput is not None])
+    assert downloads == [["first"], [], ["second"], [], ["first"], []]
 
 
 async def test_round_deadline(world: World, clock):
