@@ -22,10 +22,10 @@ What the chain measures:
    resolver), reading at most `http_max_body_bytes`: where a censor injects its block
    page. Both follow redirects, but for plain HTTP's 301 to https:// of the same host,
    the platform's usual answer (probe/measurements/http.py).
-5. Throughput when this target's turn is due (one download a round,
-   probe/round.py), unless DNS or TCP failed (nothing to measure but a timeout);
-   a traceroute toward a failing target's address, when this probe can and the
-   target was not traced recently.
+5. Throughput when this target's turn is due (probe/round.py; the default
+   catalog: one download a throughput round), unless DNS or TCP failed (nothing
+   to measure but a timeout); a traceroute toward a failing target's address, when
+   this probe can and the target was not traced recently.
 
 How "the layer failed" is decided, in chain order (`judge`):
 
@@ -83,9 +83,10 @@ class ChainPlan:
     clock: RoundClock
     settings: MeasureSettings
     independent: ResolverSpec | None = None
-    throughput_target: str | None = None  # the id of the one target downloading its object
+    throughput_targets: frozenset[str] = frozenset()  # ids of the targets downloading theirs
     deadline: float | None = None  # monotonic; the chain stops there, keeping what it has
     traceroutes: traceroute.TracerouteLimiter | None = None  # None: no traceroute
+    download_line: asyncio.Lock = field(default_factory=asyncio.Lock)  # one download at once
     bogon_exempt: tuple[dns.Network, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -158,17 +159,20 @@ async def _run(target: Target, plan: ChainPlan, backend: Backend, record: _Recor
         group.create_task(_plain_http(target, plan, backend, record), name=f"http-{target.id}")
         group.create_task(_secure_path(target, plan, backend, record), name=f"tls-{target.id}")
     unreachable = judge(record, plan.bogon_exempt)[0] in {Layer.DNS, Layer.TCP}
-    if plan.throughput_target == target.id and target.throughput_url and not unreachable:
-        record.throughput = await throughput.run(
-            throughput.Config(
-                clock=plan.clock,
-                url=target.throughput_url,
-                timeout=settings.http_timeout_s,
-                max_bytes=settings.throughput_max_bytes,
-                max_seconds=settings.throughput_timeout_s,
-            ),
-            backend,
-        )
+    if target.id in plan.throughput_targets and target.throughput_url and not unreachable:
+        # One download at a time: concurrent ones share the line, and the rate each
+        # sees would depend on when the others finish, not on the platform.
+        async with plan.download_line:
+            record.throughput = await throughput.run(
+                throughput.Config(
+                    clock=plan.clock,
+                    url=target.throughput_url,
+                    timeout=settings.http_timeout_s,
+                    max_bytes=settings.throughput_max_bytes,
+                    max_seconds=settings.throughput_timeout_s,
+                ),
+                backend,
+            )
     await _maybe_traceroute(target, plan, backend, record)
 
 

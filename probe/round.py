@@ -36,9 +36,8 @@ async def measure_round(
     """Measure every target and anchor of `catalog` once.
 
     `round_no` counts from 1 (the round's seq). Throughput runs in rounds 1,
-    1 + throughput_every, ..., one download a round: the targets with a throughput
-    object take turns. `traceroutes`, owned by the caller across rounds, enables
-    traceroutes (when settings.traceroute is on too).
+    1 + throughput_every, ... (`throughput_turn`: which objects). `traceroutes`, owned
+    by the caller across rounds, enables traceroutes (when settings.traceroute is on too).
     """
     await asyncio.to_thread(load_libraries)  # now, so that no timed step waits for an import
     clock = clock or RoundClock()
@@ -47,7 +46,7 @@ async def measure_round(
         clock=clock,
         settings=settings,
         independent=await _independent_resolver(catalog, settings, backend),
-        throughput_target=throughput_turn(catalog, round_no),
+        throughput_targets=throughput_turn(catalog, round_no),
         deadline=deadline,
         traceroutes=traceroutes if settings.traceroute else None,
     )
@@ -90,19 +89,22 @@ async def measure_round(
     return tuple(t.result() for t in target_tasks), tuple(a for a in measured if a is not None)
 
 
-def throughput_turn(catalog: Catalog, round_no: int) -> str | None:
-    """The id of the target whose object round `round_no` downloads, if any is due.
+def throughput_turn(catalog: Catalog, round_no: int) -> frozenset[str]:
+    """The ids of the targets whose objects round `round_no` downloads (none if not due).
 
-    One object a throughput round, in turns: round k (from 0) takes object
-    (k / throughput_every) mod n, so each is downloaded every n periods (every
-    object each period cost a metered SIM too much: docs/performance.md).
+    `throughput_objects` m of the n objects a throughput round, in turns: the p-th
+    throughput round (p = (round_no - 1) / throughput_every) takes objects p*m to
+    p*m + m - 1, mod n. The default catalog takes one an hour (every object each hour
+    cost a metered SIM too much: docs/performance.md); without m, every object.
     """
     every = catalog.throughput_every
     sized = [t.id for t in catalog.targets if t.throughput_url]
     k = round_no - 1
     if every <= 0 or not sized or k % every:
-        return None
-    return sized[k // every % len(sized)]
+        return frozenset()
+    m = min(catalog.throughput_objects or len(sized), len(sized))
+    first = k // every * m
+    return frozenset(sized[(first + j) % len(sized)] for j in range(m))
 
 
 async def _independent_resolver(

@@ -168,6 +168,7 @@ def _catalog(https: int, http: int, cdn: int, doh: int) -> Catalog:
         anchors=anchors,
         doh_url=f"https://{DOH_HOST}:{doh}/dns-query",
         throughput_every=builtin.throughput_every,
+        throughput_objects=builtin.throughput_objects,
     )
 
 

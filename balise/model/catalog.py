@@ -1,7 +1,7 @@
 """The target catalog: what probes measure. Loaded from TOML, pushed over MQTT."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -55,3 +55,6 @@ class Catalog(
     doh_url: str | None = None  # the independent resolver (DNS over HTTPS)
     resolver: str | None = None  # or a plain independent resolver address
     throughput_every: int = 5  # rounds between throughput downloads
+    # Objects downloaded in a throughput round, the targets' objects taking turns (the
+    # default catalog: 1, a metered SIM's budget); None: every object every time.
+    throughput_objects: Annotated[int, msgspec.Meta(ge=1)] | None = None

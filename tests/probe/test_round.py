@@ -79,10 +79,13 @@ async def test_throughput_objects_take_turns_one_download_a_round(world: World, 
         world.target("platform.test", id="plain"),
         world.target("platform.test", id="second", throughput_url=url),
     )
+    one_at_a_time = msgspec.structs.replace(
+        catalog(world, every=2, targets=targets), throughput_objects=1
+    )
     downloads = []
     for round_no in range(1, 7):
         results, _ = await measure_round(
-            catalog(world, every=2, targets=targets),
+            one_at_a_time,
             settings(world),
             world.backend(),
             round_no,
@@ -90,6 +93,10 @@ async def test_throughput_objects_take_turns_one_download_a_round(world: World, 
         )
         downloads.append([r.target for r in results if r.throughput is not None])
     assert downloads == [["first"], [], ["second"], [], ["first"], []]
+    every_object, _ = await measure_round(
+        catalog(world, every=2, targets=targets), settings(world), world.backend(), 3, clock=clock
+    )
+    assert [r.target for r in every_object if r.throughput is not None] == ["first", "second"]
 
 
 async def test_round_deadline(world: World, clock):
