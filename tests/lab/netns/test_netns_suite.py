@@ -119,6 +119,7 @@ def readable(scores: list[ScenarioScore]) -> str:
 @needs_root[1]
 @needs_root[2]
 def test_netns_suite_matches_every_expectation_with_no_false_event(cards):
+    print(readable(cards.netns))  # noqa: T201 - the scorecard, for the record (pytest -rP)
     card = scorecard.combine("netns", cards.netns)
     assert card.passed, "\n" + readable(cards.netns)
     assert card.matched == card.expected == sum(len(s.expect) for s in load_suite())
