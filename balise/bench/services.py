@@ -17,9 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 START_TIMEOUT_S = 30.0
-# InfluxDB's [data] settings as ansible/roles/influxdb/templates/influxdb.conf.j2 deploys them
-# (a test keeps the two alike): a benchmark measures the server a collector writes to.
-PRODUCTION_DATA_SETTINGS = 'index-version = "tsi1"\ncache-snapshot-memory-size = "100m"'
+# InfluxDB's [data] and [coordinator] settings as the Ansible role deploys them
+# (ansible/roles/influxdb/templates/influxdb.conf.j2; a test keeps the two alike):
+# a benchmark measures the server a collector writes to.
+PRODUCTION_DATA_SETTINGS = (
+    'index-version = "tsi1"\ncache-snapshot-memory-size = "256m"\ncache-max-memory-size = "2g"'
+)
+PRODUCTION_COORDINATOR_SETTINGS = 'write-timeout = "30s"'
 STOP_TIMEOUT_S = 20.0
 
 
@@ -132,6 +136,7 @@ def influxdb(workdir: Path) -> Iterator[Influx]:
         "  query-log-enabled = false\n"
         f"{PRODUCTION_DATA_SETTINGS}\n"
         f'[http]\n  bind-address = "127.0.0.1:{port}"\n  log-enabled = false\n'
+        f"[coordinator]\n{PRODUCTION_COORDINATOR_SETTINGS}\n"
         "[monitor]\n  store-enabled = false\n"
         "[continuous_queries]\n  enabled = false\n"
     )
