@@ -119,6 +119,18 @@ def _bench_ingest(args: argparse.Namespace) -> int:
     )
 
 
+def _bench_influx(args: argparse.Namespace) -> int:
+    from balise.bench.influx import bench_influx  # noqa: PLC0415 - lazy, see module docstring
+
+    return bench_influx(
+        probes=args.probes,
+        targets=args.targets,
+        rounds=args.rounds,
+        batch=args.batch,
+        json_out=args.json,
+    )
+
+
 def _bench_probe(args: argparse.Namespace) -> int:
     from balise.bench.probe import bench_probe  # noqa: PLC0415 - lazy, see module docstring
 
@@ -350,6 +362,13 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one subcommand after
     bing.add_argument("--publishers", type=int, default=2, help="publishing processes")
     bing.add_argument("--json", type=Path, default=None)
     bing.set_defaults(handler=_bench_ingest)
+    binf = bench.add_parser("influx", help="InfluxDB's CPU per result, as the collector writes")
+    binf.add_argument("--probes", type=int, default=13_400)
+    binf.add_argument("--targets", type=int, default=11)
+    binf.add_argument("--rounds", type=int, default=10, help="rounds per probe")
+    binf.add_argument("--batch", type=int, default=5000, help="rounds per request")
+    binf.add_argument("--json", type=Path, default=None)
+    binf.set_defaults(handler=_bench_influx)
     bprobe = bench.add_parser("probe", help="probe memory, CPU, start-up and traffic")
     bprobe.add_argument("--rounds", type=int, default=10)
     bprobe.add_argument("--python", default=None, help="run the probe with this interpreter")

@@ -322,7 +322,7 @@ def bench_ingest(
             print(f"sustained: {rate:g} results/s for {seconds:g}s", flush=True)
             daemons = {
                 "collector": collector.pid(),
-                "influxdb": _pid_started_with(workdir / "influxdb.conf"),
+                "influxdb": influx.pid,
                 "mosquitto": _pid_started_with(workdir / "mosquitto.conf"),
             }
             cpu_at_start = {name: _cpu_s(pid) for name, pid in daemons.items()}

@@ -6,6 +6,7 @@ its `with` block. Their logs stay in that directory.
 
 import contextlib
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -97,8 +98,14 @@ def mosquitto(workdir: Path, *, listeners: int = 1) -> Iterator[list[int]]:
 class Influx:
     """An InfluxDB 1.x server's HTTP API, for counting what was stored."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, pid: int) -> None:
         self.url = f"http://127.0.0.1:{port}"
+        self.pid = pid
+
+    def cpu_s(self) -> float:
+        """CPU seconds influxd has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def query(self, database: str, text: str) -> list[dict[str, object]]:
         """The series of the first statement's result."""
@@ -124,8 +131,12 @@ class Influx:
 
 
 @contextlib.contextmanager
-def influxdb(workdir: Path) -> Iterator[Influx]:
-    """InfluxDB 1.x (Debian's `influxd`) with its data in `workdir`."""
+def influxdb(workdir: Path, *, cold_snapshot_s: int | None = None) -> Iterator[Influx]:
+    """InfluxDB 1.x (Debian's `influxd`) with its data in `workdir`; `cold_snapshot_s`:
+    write the cache to disk after this long without writes (default: InfluxDB's 10 min)."""
+    cold = (
+        f'  cache-snapshot-write-cold-duration = "{cold_snapshot_s}s"\n' if cold_snapshot_s else ""
+    )
     port = free_port()
     conf = workdir / "influxdb.conf"
     conf.write_text(
@@ -134,7 +145,7 @@ def influxdb(workdir: Path) -> Iterator[Influx]:
         f'[meta]\n  dir = "{workdir}/meta"\n'
         f'[data]\n  dir = "{workdir}/data"\n  wal-dir = "{workdir}/wal"\n'
         "  query-log-enabled = false\n"
-        f"{PRODUCTION_DATA_SETTINGS}\n"
+        f"{PRODUCTION_DATA_SETTINGS}\n{cold}"
         f'[http]\n  bind-address = "127.0.0.1:{port}"\n  log-enabled = false\n'
         f"[coordinator]\n{PRODUCTION_COORDINATOR_SETTINGS}\n"
         "[monitor]\n  store-enabled = false\n"
@@ -145,7 +156,7 @@ def influxdb(workdir: Path) -> Iterator[Influx]:
             [_binary("influxd"), "-config", str(conf)], stdout=log, stderr=log
         )
     try:
-        server = Influx(port)
+        server = Influx(port, process.pid)
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             try:
