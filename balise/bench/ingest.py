@@ -366,6 +366,8 @@ def bench_ingest(
         "collector_rejected": health.get("rejected"),
         "collector_duplicates": health.get("duplicates"),
         "collector_observer_errors": health.get("observer_errors"),
+        # The fleet is healthy: every event is a false one (silence read into a backlog).
+        "collector_events_emitted": health.get("events_emitted"),
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
         "command": command,
