@@ -31,7 +31,7 @@ from collector.settings import (
     SqliteStoreSettings,
 )
 from probe.measure_settings import MeasureSettings
-from probe.settings import ProbeIdentity, ProbeSettings
+from probe.settings import ProbeIdentity, ProbeMqttSettings, ProbeSettings
 
 REAL_ROUND_S = 3.0  # a scenario round lasts this long in the lab (or less, if it is shorter)
 BROKER_PORT = 1883
@@ -51,6 +51,9 @@ THROUGHPUT_ROUND_SHARE = 0.06
 # retransmission and 0.75 s timeouts on a lossy line stretch a 3 s round to 2.7 s, where a
 # field round of 60 s would hardly notice them.
 LAB_SILENCE_GRACE = 1.0
+# TCP resends a lost SYN after 1 s, however compressed the lab's time: a connect timeout
+# must outlast that, as the field's 5 s does (else 5 % loss fails one connect in ten).
+SYN_RETRANSMIT_S = 1.0
 # The control vantage point stands outside every scenario country, as in sim mode.
 CONTROL_NETWORK = Network(name="control", asn=65534, country="ZZ", access=Access.FIXED)
 
@@ -158,10 +161,11 @@ def probe_settings(
         catalog=str(catalog),
         replay_per_s=20,
         clock_offset_s=clock_offset_s,
-        mqtt=broker_settings(scale, real_round),
+        # The same keep-alive as the collector's: the lab times Last Wills in scenario time.
+        mqtt=ProbeMqttSettings(**msgspec.structs.asdict(broker_settings(scale, real_round))),
         measure=MeasureSettings(
             dns_timeout_s=timeout,
-            connect_timeout_s=timeout,
+            connect_timeout_s=SYN_RETRANSMIT_S + timeout / 3,
             tls_timeout_s=timeout,
             http_timeout_s=2 * timeout,
             anchor_timeout_s=timeout / 2,

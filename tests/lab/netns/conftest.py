@@ -10,7 +10,7 @@ from balise.lab.netns.lab import Lab
 from balise.lab.scenario import Scenario, parse
 from balise.model.catalog import BUILTIN_CATALOG, Catalog
 from tests.conftest import is_root
-from tests.lab.netns.peek import netns_list, processes_mentioning, root_nft_tables
+from tests.lab.netns.peek import netns_list, processes_mentioning, root_lab_tables
 
 needs_root = [pytest.mark.root, pytest.mark.skipif(not is_root(), reason="netns mode needs root")]
 
@@ -72,15 +72,15 @@ def catalog() -> Catalog:
 
 @pytest.fixture
 async def lab(scenario: Scenario, catalog: Catalog, tmp_path: Path) -> AsyncIterator[Lab]:
-    tables_before = root_nft_tables()
+    tables_before = root_lab_tables()
     async with Lab(scenario, catalog=catalog, run_dir=tmp_path / "run") as running:
         yield running
     assert_left_nothing(running, tables_before)
 
 
-def assert_left_nothing(lab: Lab, root_tables_before: str) -> None:
+def assert_left_nothing(lab: Lab, root_tables_before: list[str]) -> None:
     prefix = f"bl{lab.plan.run_id}-"
     assert [ns for ns in netns_list() if ns.startswith(prefix)] == []
     assert not list(Path("/etc/netns").glob(f"{prefix}*"))
-    assert root_nft_tables() == root_tables_before
+    assert root_lab_tables() == root_tables_before
     assert processes_mentioning(str(lab.run_dir)) == []

@@ -2,6 +2,7 @@
 
 import contextlib
 import errno
+import re
 import socket
 import ssl
 import subprocess
@@ -13,9 +14,11 @@ import dns.message
 import dns.query
 import dns.rcode
 
+from balise.lab.netns.nftrules import table_name
 from balise.lab.netns.nsenter import socket_in
 
 TIMEOUT_S = 2.0
+_LAB_TABLE = re.compile(rf"\b{table_name(0)[:-1]}\d+\b")  # balise_a<action index>
 
 
 _OUTCOMES: tuple[tuple[type[BaseException], str], ...] = (
@@ -146,10 +149,16 @@ def netns_list() -> list[str]:
     return [line.split()[0] for line in out.stdout.splitlines() if line.strip()]
 
 
-def root_nft_tables() -> str:
-    return subprocess.run(
+def root_lab_tables() -> list[str]:
+    """The root namespace's nftables tables named like the lab's (an action's table).
+
+    Only those: another program (a benchmark counting its traffic) may add and remove
+    tables of its own in the meantime.
+    """
+    listing = subprocess.run(
         ["nft", "list", "tables"], capture_output=True, text=True, check=True
     ).stdout
+    return [line for line in listing.splitlines() if _LAB_TABLE.search(line)]
 
 
 def processes_mentioning(text: str) -> list[str]:

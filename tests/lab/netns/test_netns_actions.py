@@ -30,7 +30,7 @@ from tests.lab.netns.peek import (
     download_kbps,
     http_get,
     resolve,
-    root_nft_tables,
+    root_lab_tables,
     tcp,
     tls,
 )
@@ -237,7 +237,7 @@ async def settled(ns: str) -> list[str]:
 async def test_probe_down_kills_and_restarts_and_clock_skew_restarts_with_the_offset(
     scenario, catalog, tmp_path
 ):
-    tables = root_nft_tables()
+    tables = root_lab_tables()
     async with Lab(
         scenario, catalog=catalog, run_dir=tmp_path / "run", probe_launcher=sleeper
     ) as lab:

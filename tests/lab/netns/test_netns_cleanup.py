@@ -11,14 +11,14 @@ import pytest
 
 from balise.lab.netns.lab import Lab
 from tests.lab.netns.conftest import assert_left_nothing, needs_root
-from tests.lab.netns.peek import root_nft_tables, tcp
+from tests.lab.netns.peek import root_lab_tables, tcp
 
 pytestmark = needs_root
 REPO = Path(__file__).resolve().parents[3]
 
 
 async def test_a_failure_inside_leaves_nothing_and_the_next_run_works(scenario, catalog, tmp_path):
-    tables = root_nft_tables()
+    tables = root_lab_tables()
     first = Lab(scenario, catalog=catalog, run_dir=tmp_path / "first")
     with pytest.raises(RuntimeError, match="boom"):
         async with first:
@@ -31,7 +31,7 @@ async def test_a_failure_inside_leaves_nothing_and_the_next_run_works(scenario, 
 
 
 async def test_cancelling_the_run_like_ctrl_c_cleans_up(scenario, catalog, tmp_path):
-    tables = root_nft_tables()
+    tables = root_lab_tables()
     lab = Lab(scenario, catalog=catalog, run_dir=tmp_path / "run")
     up = asyncio.Event()
 
@@ -68,7 +68,7 @@ def test_clean_all_removes_what_a_killed_run_left():
 
 
 async def test_a_timeout_while_the_servers_start_leaves_nothing(scenario, catalog, tmp_path):
-    tables = root_nft_tables()
+    tables = root_lab_tables()
     lab = Lab(scenario, catalog=catalog, run_dir=tmp_path / "run")
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.6), lab:  # the servers take longer than that to start

@@ -6,17 +6,16 @@ modes give the same verdicts, and when the run leaves nothing behind. Two labs r
 at a time: 8.5 minutes on two cores (docs/lab.md).
 """
 
-import re
 from pathlib import Path
 
 import pytest
 
 from balise.lab import scenario, scorecard, sim
-from balise.lab.netns import nftrules, runner
+from balise.lab.netns import runner
 from balise.lab.netns.cleanup import LAB_NAMESPACE
 from balise.lab.scorecard import ScenarioScore
 from tests.conftest import is_root
-from tests.lab.netns.peek import netns_list, processes_mentioning, root_nft_tables
+from tests.lab.netns.peek import netns_list, processes_mentioning, root_lab_tables
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 # The subset, longest first (two run at a time), and the action kinds each one covers.
@@ -46,17 +45,12 @@ ACTION_KINDS = {
 }
 PARALLEL = 2
 RUN_DIRS = "balise-netns-"  # runner.py's temporary directories
-LAB_TABLE = re.compile(rf"\b{nftrules.table_name(0)[:-1]}\d+\b")  # an action's table
 
 needs_root = [
     pytest.mark.root,
     pytest.mark.services,
     pytest.mark.skipif(not is_root(), reason="netns mode needs root"),
 ]
-
-
-def lab_tables(listing: str) -> list[str]:
-    return [line for line in listing.splitlines() if LAB_TABLE.search(line)]
 
 
 def load_suite() -> list[scenario.Scenario]:
@@ -76,7 +70,9 @@ def test_the_subset_covers_every_action_kind_and_both_shutdowns():
 class Cards:
     """Both modes' scores of the subset, and what the machine held before the run."""
 
-    def __init__(self, netns: list[ScenarioScore], sim_: list[ScenarioScore], nft: str) -> None:
+    def __init__(
+        self, netns: list[ScenarioScore], sim_: list[ScenarioScore], nft: list[str]
+    ) -> None:
         self.netns = netns
         self.sim = sim_
         self.nft_before = nft
@@ -85,7 +81,7 @@ class Cards:
 @pytest.fixture(scope="module")
 def cards(influxdb) -> Cards:
     loaded = load_suite()
-    nft_before = root_nft_tables()
+    nft_before = root_lab_tables()
     netns_runs = runner.run_netns(
         loaded, influx_url=influxdb.url, influx_db="netns_suite", parallel=PARALLEL
     )
@@ -144,6 +140,5 @@ def test_sim_and_netns_give_the_same_verdicts(cards):
 def test_the_suite_leaves_nothing_behind(cards):
     assert [ns for ns in netns_list() if LAB_NAMESPACE.match(ns)] == []
     assert not [p for p in Path("/etc/netns").glob("*") if LAB_NAMESPACE.match(p.name)]
-    # Only the lab's own tables: another program (a benchmark) may add tables of its own.
-    assert lab_tables(root_nft_tables()) == lab_tables(cards.nft_before)
+    assert root_lab_tables() == cards.nft_before
     assert processes_mentioning(RUN_DIRS) == []
