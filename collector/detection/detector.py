@@ -63,6 +63,10 @@ class Detector:
         self.silence_left: list[int] = []  # silent probes no shutdown explains (yet)
         self._deadlines: list[tuple[float, int]] = []
         self._interval_n: dict[int, int] = {}
+        # The least extra delay of a live round since the last evaluation: how far behind
+        # its probes the collector is (a backlog at the broker, or ingest slower than them).
+        self._least_delay = math.inf
+        self._behind = 0.0  # the latest such figure; kept while no round comes
         for i, p in enumerate(self.state.probes):
             self._index_probe(i, p)
 
@@ -80,6 +84,10 @@ class Detector:
                 while len(p.boots) > MAX_BOOTS:
                     del p.boots[next(iter(p.boots))]
         placed, _ = placed_time(round_, received_at, p.boots, self.settings.max_clock_error_s)
+        if live and placed is not None:
+            lag = received_at - placed
+            p.min_lag = min(p.min_lag, lag)
+            self._least_delay = min(self._least_delay, lag - p.min_lag)
         p.impossible = clock_suspect(round_.started, received_at)
         cls = round_class(round_.anchors, round_.targets)
         self._heard(i, p, received_at)
@@ -123,7 +131,12 @@ class Detector:
                     )
                     heapq.heappush(self._deadlines, (p.deadline, i))
             self.state.restored = False
-        self._expire(now)
+        # Every probe's rounds arrive `behind` late: its silence is judged that much later,
+        # or an overloaded collector would see its whole fleet fall silent.
+        if self._least_delay != math.inf:
+            self._behind = self._least_delay
+            self._least_delay = math.inf
+        self._expire(now - self._behind)
         failures.evaluate(self, now)
         throttling.evaluate(self, now)
         silence.evaluate(self, now)

@@ -4,6 +4,8 @@ Only primary facts live here; the indexes built from them (who is failing what,
 scope populations) are rebuilt on restore (`indexes.py`).
 """
 
+import math
+
 import msgspec
 
 # Round classes, from the anchors (signals.round_class).
@@ -61,6 +63,7 @@ class ProbeState(msgspec.Struct):
     last_seq: int = 0
     last_placed: float = NEVER  # placed time of the newest round
     last_rx: float = NEVER  # arrival of the newest message sent live
+    min_lag: float = math.inf  # the least time from measurement to arrival of a live round
     lwt_at: float = NEVER  # arrival of an offline status not yet superseded
     silent: bool = False
     impossible: bool = False  # the newest round's wall-clock time was impossible

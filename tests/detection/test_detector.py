@@ -203,3 +203,51 @@ def test_settings_are_checked_at_start_up():
     with pytest.raises(ConfigError, match="unknown field `bogus`"):
         decode_toml("bogus = 1", DetectionSettings, source="detection.toml")
     assert decode_toml("round_s = 30", DetectionSettings, source="x").round_s == 30
+
+
+def _behind(
+    detector: Detector,
+    probes: list[Probe],
+    until: int,
+    delay: Callable[[float], float],
+    offline: Callable[[Probe, float], bool] | None = None,
+) -> list[Event]:
+    """Rounds every R seconds, delivered `delay(t)` after they were measured; evaluated each
+    second of the collector's wall clock until the last round has arrived."""
+    due: list[tuple[float, int, Probe, float]] = []
+    for t in range(until):
+        for n, p in enumerate(probes):
+            if (t - n * int(R) // len(probes)) % int(R) == 0 and not (offline and offline(p, t)):
+                due.append((t + 1.5 + delay(t), n, p, t))
+    due.sort(key=lambda item: item[:2])
+    emitted: list[Event] = []
+    for wall in range(int(due[-1][0]) + 2):  # until the last round arrives
+        while due and due[0][0] <= wall:
+            rx, _, p, t = due.pop(0)
+            detector.observe_round(p.round(t), T0 + rx)
+        emitted += detector.evaluate(T0 + wall + 0.5)
+    return emitted
+
+
+def test_a_collector_falling_behind_its_probes_sees_no_silence():
+    d = Detector(SETTINGS)
+    probes = [Probe(f"p{i}") for i in range(6)]
+    # From t=100 ingest takes 1.8 s for every second of rounds: arrivals of a probe are
+    # 18 s apart, past its 15 s deadline, and the backlog grows to two minutes.
+    emitted = _behind(d, probes, 250, lambda t: 0.8 * max(0.0, t - 100))
+    assert by_kind(emitted, EventKind.PROBE_OFFLINE) == []
+    assert by_kind(emitted, EventKind.NETWORK_SHUTDOWN) == []
+
+
+def test_behind_or_not_a_probe_that_stops_is_noticed():
+    d = Detector(SETTINGS)
+    probes = [Probe(f"p{i}") for i in range(6)]
+    emitted = _behind(
+        d,
+        probes,
+        300,
+        lambda t: 0.8 * max(0.0, t - 100),
+        offline=lambda p, t: p.id == "p0" and t >= 150,
+    )
+    (event,) = by_kind(emitted, EventKind.PROBE_OFFLINE)
+    assert event.scope == Scope(probe="p0")
