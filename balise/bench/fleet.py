@@ -160,10 +160,10 @@ def _chain(
     failure: Failure | None = "connection_reset" if failed else None
     clock = rng.uniform(1_000.0, 1_000_000.0)
 
-    def step(typical_s: float) -> tuple[float, float]:
+    def step(typical_s: float, spread: float = 0.5) -> tuple[float, float]:
         nonlocal clock
         t0 = clock
-        clock += rng.uniform(0.5, 1.5) * typical_s
+        clock += rng.uniform(1 - spread, 1 + spread) * typical_s
         return t0, clock
 
     dns_t0, dns_t = step(0.021)
@@ -252,7 +252,8 @@ def _chain(
             redirects=(f"https://{domain}/",),
         ),
     )
-    download_t0, download_t = step(2.0)
+    # A healthy line's rate is steady: no sample near the detector's throttling threshold.
+    download_t0, download_t = step(2.0, spread=0.1)
     kbps = round(1_250_000 * 8 / 1000 / (download_t - download_t0), 1)
     return TargetResult(
         target=name,
