@@ -95,7 +95,8 @@ class RoundMaker:
         names = [f"platform-{n:02d}" for n in range(targets)]
         catalog = load_toml(BUILTIN_CATALOG, Catalog)
         self._throughput_every = catalog.throughput_every
-        downloads = sum(t.throughput_url is not None for t in catalog.targets)
+        objects = sum(t.throughput_url is not None for t in catalog.targets)
+        downloads = min(objects, catalog.throughput_objects or objects)  # a throughput round's
         # Durations vary as measured ones do (InfluxDB compresses constant values to nothing),
         # from a few prebuilt variants: building every round anew would load the fleet.
         self._ok = [tuple(_chain(name, rng) for name in names) for _ in range(VARIANTS)]
