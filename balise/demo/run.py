@@ -30,7 +30,7 @@ from collector.service import Collector
 from collector.settings import CollectorSettings, HttpSettings, SqliteStoreSettings
 from probe.measure_settings import MeasureSettings
 from probe.service import Probe
-from probe.settings import ProbeIdentity, ProbeSettings
+from probe.settings import ProbeIdentity, ProbeMqttSettings, ProbeSettings
 
 ROUND_S = 15.0
 DRAIN_S = 15.0  # at the end, how long to wait for the collector to acknowledge every round
@@ -121,7 +121,7 @@ async def run_demo(
                 round_s=round_s,
                 heartbeat_s=5.0,
                 catalog=str(catalog) if catalog else None,
-                mqtt=mqtt,
+                mqtt=ProbeMqttSettings(**msgspec.structs.asdict(mqtt)),
                 measure=measure or MeasureSettings(round_deadline_s=round_s - 3, traceroute=False),
             )
             detector = Detector(collector_settings.detection)
