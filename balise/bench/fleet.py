@@ -15,10 +15,12 @@ from publication to the collector's acknowledgement (which means: stored).
 import array
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 import time
 from collections import deque
+from collections.abc import Awaitable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
@@ -42,8 +44,6 @@ from balise.model.results import (
 from balise.mqtt import MqttSettings, make_client
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
-
     from balise.model.failures import Failure
 
 NOISE_SHARE = 0.05  # rounds with one failing target
@@ -71,6 +71,8 @@ class Job:
     # Rounds per second the rounds' own times advance at, when published faster than that:
     # a backlog queued while the collector was away was measured at the fleet's pace.
     pace: float = 0.0
+    # Build every round first, then publish from this wall-clock time on (a paced phase).
+    start_at: float | None = None
     acks: bool = False  # wait for acknowledgements and time them
     ack_wait_s: float = 60.0
 
@@ -339,14 +341,51 @@ async def _listen_acks(client: aiomqtt.Client, clock: _AckClock) -> None:
             clock.acked(probe, wire.decode_ack(message.payload, probe).seq, time.time())
 
 
-async def _publish(job: Job, conn: Connection) -> Report:
+@dataclass(frozen=True, slots=True)
+class _Publication:
+    topic: str
+    payload: bytes
+    probe: str
+    seq: int
+    started: float
+    results: int
+
+
+def _plan(job: Job, start_wall: float) -> Iterator[_Publication]:
+    """The job's rounds in publication order: probes in turn, one seq each, measured at
+    `start_wall` plus their place in the schedule (`pace`, else `rate`), or when built."""
     maker = RoundMaker(job.targets, seed=job.probes[0] if job.probes else 0)
     seqs = list(job.first_seqs)
+    pace = job.pace or job.rate
+    for k in range(job.rounds if job.probes else 0):
+        index = k % len(job.probes)
+        # Earlier phases were stored before this one began: the probe's spool says so.
+        floor = job.first_seqs[index] - 1
+        at = start_wall + (k + 1) / pace if pace > 0 else None
+        round_ = maker.make(job.probes[index], seqs[index], floor=floor, at=at)
+        seqs[index] += 1
+        yield _Publication(
+            topic=wire.topic(round_.probe, "round"),
+            payload=payload(round_),
+            probe=round_.probe,
+            seq=round_.seq,
+            started=round_.started,
+            results=len(round_.targets),
+        )
+
+
+async def _publish(job: Job, conn: Connection) -> Report:
     clock = _AckClock()
     published = results = 0
     first = last = 0.0
     settings = MqttSettings(url=job.url)
     identifier = f"bench-publisher-{job.probes[0] if job.probes else 0}"
+    # A paced phase is built before it starts (the load generator's own work would compete
+    # with the collector for this machine's cores) and published on its schedule.
+    start_wall = job.start_at if job.start_at is not None else time.time()
+    plan: Iterable[_Publication] = _plan(job, start_wall)
+    if job.start_at is not None:
+        plan = list(plan)
     async with make_client(settings, identifier=identifier, persistent=False) as client:
         listener: asyncio.Task[None] | None = None
         if job.acks:  # our probes' acknowledgements only, not the whole fleet's
@@ -354,10 +393,10 @@ async def _publish(job: Job, conn: Connection) -> Report:
             listener = asyncio.create_task(_listen_acks(client, clock), name="bench.acks")
         conn.send(READY)
         await asyncio.to_thread(conn.recv)  # GO
+        await asyncio.sleep(max(0.0, start_wall - time.time()))
         started = time.monotonic()
-        started_wall = time.time()
         cpu_at_go = time.process_time()
-        turn = 0
+        publications = iter(plan)
         while published < job.rounds and job.probes:
             if job.rate > 0:
                 due = min(job.rounds, int((time.monotonic() - started) * job.rate)) - published
@@ -367,21 +406,12 @@ async def _publish(job: Job, conn: Connection) -> Report:
             else:
                 due = min(CHUNK, job.rounds - published)
             sends: list[Awaitable[None]] = []
-            for _ in range(min(due, CHUNK)):
-                index = turn % len(job.probes)
-                turn += 1
-                # Earlier phases were stored before this one began: the probe's spool says so.
-                floor = job.first_seqs[index] - 1
-                at = started_wall + (published + len(sends)) / job.pace if job.pace > 0 else None
-                round_ = maker.make(job.probes[index], seqs[index], floor=floor, at=at)
-                seqs[index] += 1
+            for publication in itertools.islice(publications, min(due, CHUNK)):
                 if job.acks:
-                    clock.published(round_.probe, round_.seq, round_.started)
-                sends.append(
-                    client.publish(wire.topic(round_.probe, "round"), payload(round_), qos=1)
-                )
-                results += len(round_.targets)
-                last = round_.started
+                    clock.published(publication.probe, publication.seq, publication.started)
+                sends.append(client.publish(publication.topic, publication.payload, qos=1))
+                results += publication.results
+                last = publication.started
                 first = first or last
             published += len(sends)
             await asyncio.gather(*sends)
@@ -393,6 +423,14 @@ async def _publish(job: Job, conn: Connection) -> Report:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
+    seqs = (
+        [
+            seq + job.rounds // len(job.probes) + (1 if n < job.rounds % len(job.probes) else 0)
+            for n, seq in enumerate(job.first_seqs)
+        ]
+        if job.probes
+        else []
+    )
     return Report(
         published=published,
         results=results,
