@@ -10,7 +10,6 @@ flushes what is buffered to the store and closes it.
 import asyncio
 import contextlib
 import logging
-import math
 import time
 from pathlib import Path
 from types import TracebackType
@@ -169,6 +168,8 @@ class Collector:
         self.counters.mqtt_connected = connected
 
     async def _session(self, client: aiomqtt.Client) -> None:
+        for topic in sharing.subscriptions(self._share, CHANNELS):
+            await client.subscribe(topic, qos=1)
         tasks = [
             asyncio.create_task(self._consume(client), name="collector.mqtt-consume"),
             asyncio.create_task(self._mqtt_events.run(client), name="collector.mqtt-events"),
@@ -178,26 +179,16 @@ class Collector:
                 asyncio.create_task(self._notices.run(client), name="collector.mqtt-notices")
             )
         else:  # the one instance that acknowledges also publishes the fleet's catalog
+            await client.publish(
+                wire.CATALOG_TOPIC, msgspec.json.encode(self._catalog), qos=1, retain=True
+            )
             tasks.append(asyncio.create_task(self.acks.run(client), name="collector.mqtt-acks"))
         try:
-            # Consuming already: a persistent session's backlog flows from the CONNACK on, and
-            # the SUBACK comes behind it. No time limit for the same reason: a timeout would end
-            # the session and lose what was read (docs/performance.md); keep-alive still ends a
-            # dead connection.
-            topics = sharing.subscriptions(self._share, CHANNELS)
-            await client.subscribe([(topic, 1) for topic in topics], timeout=math.inf)
-            if self._notices is None:
-                catalog = msgspec.json.encode(self._catalog)
-                await client.publish(
-                    wire.CATALOG_TOPIC, catalog, qos=1, retain=True, timeout=math.inf
-                )
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
             await cancel_and_wait(*(task for task in tasks if not task.done()))
-        errors = [task.exception() for task in done if not task.cancelled()]
-        for error in errors:
-            if error is not None:
-                raise error  # a lost connection, for the reconnect loop
+        for task in done:
+            task.result()  # re-raises a lost connection for the reconnect loop
 
     async def _consume(self, client: aiomqtt.Client) -> None:
         handle = self.ingest.handle

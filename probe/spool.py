@@ -7,17 +7,23 @@ size bound, it first strips the raw detail of the oldest rounds (keeping each
 target's first failing layer and failure), then drops the oldest rounds.
 """
 
+import functools
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 import msgspec
 
 from balise import wire
 from balise.model.messages import Round
 from balise.model.results import TargetResult
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rounds (
@@ -35,8 +41,21 @@ class SpooledRound:
     payload: bytes
 
 
+def _locked(method: Callable[Concatenate["Spool", P], R]) -> Callable[Concatenate["Spool", P], R]:
+    """One call at a time: the uplink runs calls in worker threads while the scheduler calls
+    from the event loop, and one SQLite connection takes one transaction at a time."""
+
+    @functools.wraps(method)
+    def locked(self: "Spool", /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class Spool:
-    """Owns one SQLite file; calls are short and synchronous (run them in a thread if needed)."""
+    """Owns one SQLite file; calls are short, synchronous and serialised (run them in a
+    thread if needed)."""
 
     def __init__(self, path: Path, *, max_bytes: int = 64 * 1024 * 1024) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,7 +65,9 @@ class Spool:
         self._db.executescript(_SCHEMA)
         self.max_bytes = max_bytes
         self._decoder = msgspec.json.Decoder(Round)
+        self._lock = threading.RLock()
 
+    @_locked
     def close(self) -> None:
         self._db.close()
 
@@ -64,19 +85,23 @@ class Spool:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return int(row[0]) if row else default
 
+    @_locked
     def next_seq(self) -> int:
         """The sequence number the next round will get: contiguous from 1, never reused."""
         return self._meta("last_seq", 0) + 1
 
+    @_locked
     def acked(self) -> int:
         return self._meta("acked", 0)
 
+    @_locked
     def floor(self) -> int:
         """Every round up to this seq is acknowledged or was evicted: nobody waits for it."""
         row = self._db.execute("SELECT min(seq) FROM rounds").fetchone()
         oldest = row[0]
         return self.next_seq() - 1 if oldest is None else int(oldest) - 1
 
+    @_locked
     def append(self, round_: Round) -> None:
         """Store a round durably; its `seq` must be `next_seq()`."""
         expected = self.next_seq()
@@ -93,6 +118,7 @@ class Spool:
             )
         self._enforce_bound()
 
+    @_locked
     def ack(self, seq: int) -> int:
         """The collector stored every round up to `seq`: forget them. Returns how many."""
         with self._transaction() as db:
@@ -104,6 +130,7 @@ class Spool:
             )
         return int(deleted)
 
+    @_locked
     def pending(self, *, after: int = 0, limit: int = 100) -> list[SpooledRound]:
         """Unacknowledged rounds with seq > `after`, oldest first."""
         rows = self._db.execute(
@@ -111,9 +138,11 @@ class Spool:
         ).fetchall()
         return [SpooledRound(int(seq), bytes(payload)) for seq, payload in rows]
 
+    @_locked
     def backlog(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM rounds").fetchone()[0])
 
+    @_locked
     def size_bytes(self) -> int:
         row = self._db.execute("SELECT coalesce(sum(length(payload)), 0) FROM rounds").fetchone()
         return int(row[0])
