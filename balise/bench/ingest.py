@@ -39,7 +39,14 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from balise.bench import baseline, fleet
-from balise.bench.services import Influx, ServiceError, free_port, influxdb, mosquitto
+from balise.bench.services import (
+    Influx,
+    ServiceError,
+    cpu_s,
+    free_port,
+    influxdb,
+    mosquitto,
+)
 
 DATABASE = "bench"
 # What docs/performance.md advises past a thousand probes: InfluxDB 1.x takes a point
@@ -156,12 +163,7 @@ class CollectorProcess:
         """CPU seconds the running collector has used so far."""
         if self._process is None:
             return 0.0
-        return _cpu_s(self._process.pid)
-
-
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_s(self._process.pid)
 
 
 def _pid_started_with(config: Path) -> int:
@@ -330,10 +332,10 @@ def bench_ingest(
                 "influxdb": influx.pid,
                 "mosquitto": _pid_started_with(workdir / "mosquitto.conf"),
             }
-            cpu_at_start = {name: _cpu_s(pid) for name, pid in daemons.items()}
+            cpu_at_start = {name: cpu_s(pid) for name, pid in daemons.items()}
             live = synthetic.publish(rounds, rate=rounds / seconds, acks=True)
             caught_up = collector.wait_stored(queued.results + live.results)
-            live_cpu = {name: _cpu_s(pid) - cpu_at_start[name] for name, pid in daemons.items()}
+            live_cpu = {name: cpu_s(pid) - cpu_at_start[name] for name, pid in daemons.items()}
             live_cpu["fleet"] = live.cpu_s
             health = collector.health()
         finally:

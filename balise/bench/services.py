@@ -32,6 +32,12 @@ class ServiceError(RuntimeError):
     """A daemon is missing, did not start or did not answer."""
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) process `pid` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -104,8 +110,7 @@ class Influx:
 
     def cpu_s(self) -> float:
         """CPU seconds influxd has used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_s(self.pid)
 
     def query(self, database: str, text: str) -> list[dict[str, object]]:
         """The series of the first statement's result."""
