@@ -50,7 +50,7 @@ from pathlib import Path
 import msgspec
 
 from balise import wire
-from balise.bench.services import ServiceError, free_port, mosquitto, wait_port
+from balise.bench.services import ServiceError, cpu_s, free_port, mosquitto, wait_port
 from balise.model.catalog import BUILTIN_CATALOG, Anchor, Catalog, Target
 from probe.measure_settings import MeasureSettings
 from probe.settings import ProbeIdentity, ProbeMqttSettings, ProbeSettings
@@ -321,8 +321,7 @@ def _stored(workdir: Path) -> _Stored:
 
 def _proc(pid: int) -> tuple[float, float, float]:
     """CPU seconds, peak and current resident memory (MB) of a process."""
-    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    cpu = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    cpu = cpu_s(pid)
     status = dict(
         line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
     )
