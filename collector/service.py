@@ -77,6 +77,7 @@ class Collector:
             self.counters,
             batch_size=batch.size,
             interval_s=batch.interval_s,
+            writers=batch.writers,
             capacity=batch.capacity,
             backoff_cap_s=batch.backoff_cap_s,
             stop_timeout_s=batch.stop_timeout_s,

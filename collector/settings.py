@@ -79,10 +79,15 @@ StoreSettings = SqliteStoreSettings | InfluxV1StoreSettings | InfluxV2StoreSetti
 class BatchSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     size: int = 1000  # messages per write
     interval_s: float = 1.0  # longest a message waits before it is written
+    writers: int = 2  # batches written at once (the store parses one on one core)
     capacity: int = 50_000  # messages buffered while the store is down; more are refused
     backoff_cap_s: float = 30.0
     stop_timeout_s: float = 30.0  # how long stopping waits for the store to take the rest
     spill_max_mb: float = 1024.0  # the disk buffer for a store that is down (state_dir)
+
+    def __post_init__(self) -> None:
+        if self.writers < 1:
+            raise ValueError(f"batch.writers must be at least 1, not {self.writers}")
 
 
 class HttpSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -12,6 +12,11 @@ join it behind the older ones, and a drain task (`collector.spill-drain`) writes
 them to the store oldest first once it is back. Without one, or when it is full,
 a store that is down is retried with backoff for as long as it takes.
 
+Up to `writers` batches are written at once (`[batch] writers`): InfluxDB parses one
+request on one core, so while it takes a batch the next one is encoded and sent, and a
+backlog drains on every core the store has. Order does not matter: points are keyed by
+their own time, and acknowledgements by each probe's stored seqs.
+
 Nothing accepted is dropped silently: a batch the store refuses for good is
 split in halves until the one refused message is found, logged and counted
 (`store_dropped`). A graceful stop writes what is in memory to the store, or to
@@ -48,6 +53,7 @@ class BatchWriter:
         *,
         batch_size: int = 1000,
         interval_s: float = 1.0,
+        writers: int = 1,
         capacity: int = 50_000,
         backoff_cap_s: float = 30.0,
         stop_timeout_s: float = 30.0,
@@ -57,11 +63,14 @@ class BatchWriter:
     ) -> None:
         """`on_done` hears of every message stored, durably in the disk buffer, or refused by
         the store for good."""
+        if writers < 1:
+            raise ValueError(f"a batch writer needs at least one writer, not {writers}")
         self._store = store
         self._on_done = on_done
         self._counters = counters
         self._batch_size = batch_size
         self._interval_s = interval_s
+        self._writers = writers
         self._capacity = capacity
         self._backoff_cap_s = backoff_cap_s
         self._stop_timeout_s = stop_timeout_s
@@ -70,40 +79,54 @@ class BatchWriter:
         self._spill: Spill | None = None
         self._spill_full = False
         self._buffer: collections.deque[Received] = collections.deque()
+        self._in_flight = 0  # taken from the buffer, being written
         self._batch_ready = asyncio.Event()
         self._spilled = asyncio.Event()  # the disk buffer holds something to drain
-        self._writing = asyncio.Lock()  # one writer at a time keeps the order
+        self._spilling = asyncio.Lock()  # the disk buffer's one connection, one call at a time
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
     def pending(self) -> int:
-        return len(self._buffer)
+        """Messages accepted and not yet stored: buffered or being written."""
+        return len(self._buffer) + self._in_flight
 
     def offer(self, item: Received) -> bool:
         """Buffer `item` for the store; False (nothing buffered) when the buffer is full."""
-        if len(self._buffer) >= self._capacity:
+        if self.pending >= self._capacity:
             return False
         self._buffer.append(item)
-        self._counters.buffered = len(self._buffer)
+        self._counters.buffered = self.pending
         if len(self._buffer) >= self._batch_size:
             self._batch_ready.set()
         return True
 
     async def flush(self) -> None:
         """Store everything buffered so far, or put it in the disk buffer if the store is down."""
+        await self._write_while(1)
+
+    async def _write_while(self, least: int) -> None:
+        """Write batches while `least` messages are buffered; several calls at once each
+        take batches of their own."""
         delays = backoff.delays(cap=self._backoff_cap_s)
-        while self._buffer:
-            async with self._writing:
+        while len(self._buffer) >= least:
+            batch = [
+                self._buffer.popleft() for _ in range(min(self._batch_size, len(self._buffer)))
+            ]
+            if len(self._buffer) < self._batch_size:
                 self._batch_ready.clear()
-                batch = list(itertools.islice(self._buffer, self._batch_size))
+            self._in_flight += len(batch)
+            try:
                 left = batch if self._spill_count() else await self._write_once(batch)
-                done = len(batch) - len(left)
                 if left and await self._to_spill(left):
-                    done = len(batch)
-                for _ in range(done):
-                    self._buffer.popleft()
-                self._counters.buffered = len(self._buffer)
-            if done < len(batch):
+                    left = []
+            except BaseException:
+                self._buffer.extendleft(reversed(batch))  # cancelled mid-write: not lost
+                raise
+            finally:
+                self._in_flight -= len(batch)
+            self._buffer.extendleft(reversed(left))  # first in line for the retry
+            self._counters.buffered = self.pending
+            if left:
                 await self._wait_to_retry(next(delays))
             else:
                 delays = backoff.delays(cap=self._backoff_cap_s)
@@ -138,7 +161,8 @@ class BatchWriter:
         if self._spill is None:
             return False
         try:
-            kept = await asyncio.to_thread(self._spill.append, items)
+            async with self._spilling:
+                kept = await asyncio.to_thread(self._spill.append, items)
         except UnavailableError as exc:
             log.error("disk buffer unavailable: %s", exc)  # noqa: TRY400 - no traceback needed
             return False
@@ -163,10 +187,11 @@ class BatchWriter:
         delays = backoff.delays(cap=self._backoff_cap_s)
         while True:
             await self._spilled.wait()
-            async with self._writing:
+            async with self._spilling:
                 chunk = await asyncio.to_thread(spill.oldest, self._batch_size)
-                left = await self._write_once([s.item for s in chunk], acknowledge=False)
-                written = len(chunk) - len(left)
+            left = await self._write_once([s.item for s in chunk], acknowledge=False)
+            written = len(chunk) - len(left)
+            async with self._spilling:
                 if written:
                     await asyncio.to_thread(spill.remove, chunk[written - 1].id)
                 self._counters.spilled = spill.count
@@ -212,6 +237,7 @@ class BatchWriter:
         self._counters.last_store_error_at = time.time()
 
     async def _run(self) -> None:
+        """The first writer: full batches at once, what waited `interval_s` then."""
         while True:
             try:
                 async with asyncio.timeout(self._interval_s):
@@ -219,6 +245,14 @@ class BatchWriter:
             except TimeoutError:
                 pass
             await self.flush()
+
+    async def _help(self) -> None:
+        """Another writer: full batches only, while the first is busy with one."""
+        while True:
+            await self._batch_ready.wait()
+            await self._write_while(self._batch_size)
+            if len(self._buffer) < self._batch_size:
+                self._batch_ready.clear()
 
     async def __aenter__(self) -> Self:
         if self._spill_path is not None:
@@ -230,7 +264,11 @@ class BatchWriter:
             if self._spill.count:
                 log.info("disk buffer holds %d messages from before", self._spill.count)
                 self._spilled.set()
-        self._tasks.append(asyncio.create_task(self._run(), name="collector.batch-writer"))
+        self._tasks.append(asyncio.create_task(self._run(), name="collector.batch-writer-1"))
+        self._tasks += [
+            asyncio.create_task(self._help(), name=f"collector.batch-writer-{n}")
+            for n in range(2, self._writers + 1)
+        ]
         return self
 
     async def __aexit__(

@@ -113,3 +113,54 @@ async def test_stopping_gives_up_after_the_timeout_when_the_store_stays_down(cap
         writer.offer(received(1))
     assert writer.pending == 1
     assert "1 messages not stored" in caplog.text
+
+
+class SlowStore(ScriptedStore):
+    """Takes `seconds` per write; records how many writes were in flight at once."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def write(self, batch: Sequence[Received]) -> int:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.seconds)
+            return await super().write(batch)
+        finally:
+            self.in_flight -= 1
+
+
+async def test_a_backlog_is_written_by_several_writers_at_once():
+    store, counters = SlowStore(0.05), Counters()
+    async with BatchWriter(store, counters, batch_size=10, interval_s=60, writers=3) as writer:
+        for seq in range(1, 101):
+            assert writer.offer(received(seq))
+        while counters.stored_rounds < 100:
+            await asyncio.sleep(0.01)
+    assert store.most_in_flight == 3
+    assert sorted(store.stored) == list(range(1, 101))  # each once
+    assert store.attempts == 10  # full batches only
+
+
+async def test_one_writer_writes_one_batch_at_a_time():
+    store = SlowStore(0.01)
+    async with BatchWriter(store, Counters(), batch_size=10, interval_s=60, writers=1) as writer:
+        for seq in range(1, 51):
+            writer.offer(received(seq))
+    assert store.most_in_flight == 1
+    assert sorted(store.stored) == list(range(1, 51))
+
+
+async def test_messages_being_written_count_against_the_capacity():
+    store = SlowStore(0.2)
+    async with BatchWriter(store, Counters(), batch_size=2, capacity=3, interval_s=60) as writer:
+        assert writer.offer(received(1))
+        assert writer.offer(received(2))
+        await asyncio.sleep(0.05)  # the batch is taken and being written
+        assert writer.pending == 2
+        assert writer.offer(received(3))
+        assert not writer.offer(received(4))

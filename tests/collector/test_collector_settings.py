@@ -75,6 +75,7 @@ def test_influx_v1_store():
         ('[store]\nkind = "influx_v2"\norg = "o"\nbucket = "b"', "token"),
         ('[store]\nkind = "influx_v1"\nurl = "influx:8086"', "http:// or https://"),
         ('[http]\nlisten = "8470"', "host:port"),
+        ("[batch]\nwriters = 0", "batch.writers must be at least 1"),
         ('[mqtt]\nurl = "tcp://broker"', "mqtt://host:port"),
         (
             '[[webhooks]]\nurl = "https://x.example/h"\nformat = "teams"',
