@@ -22,6 +22,12 @@ from balise import backoff
 
 log = logging.getLogger(__name__)
 
+# QoS 1 publications on the wire before the broker's replies (paho's default: 20), and
+# how many may wait for theirs before aiomqtt warns (its default: 10): the collector
+# acknowledges thousands of rounds a batch (collector/acks.py).
+MAX_INFLIGHT = 256
+MAX_PENDING_PUBLICATIONS = 1024
+
 
 class MqttSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     url: str = "mqtt://127.0.0.1:1883"  # mqtt:// or mqtts:// (TLS)
@@ -69,7 +75,7 @@ def make_client(
         if settings.cert_file:
             context.load_cert_chain(settings.cert_file, settings.key_file)
     v5 = settings.protocol == "5"
-    return aiomqtt.Client(
+    client = aiomqtt.Client(
         host,
         port,
         username=settings.username,
@@ -85,7 +91,10 @@ def make_client(
         keepalive=settings.keepalive_s,
         tls_context=context,
         timeout=10,
+        max_inflight_messages=MAX_INFLIGHT,
     )
+    client.pending_calls_threshold = MAX_PENDING_PUBLICATIONS
+    return client
 
 
 def _session_expiry() -> Properties:

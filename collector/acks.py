@@ -20,7 +20,7 @@ from collector.received import Received
 from collector.seen import SeenSeqs
 from collector.sharing import Stored, stored_of
 
-SEND_AT_ONCE = 8  # aiomqtt warns (in the log, each time) past ten publications in flight
+SEND_AT_ONCE = 512  # balise.mqtt lets 256 be on the wire and 1024 wait before aiomqtt warns
 
 
 class _ProbeAcks:

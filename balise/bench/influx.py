@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from balise.bench.fleet import RoundMaker
-from balise.bench.services import ServiceError, influxdb
+from balise.bench.services import ServiceError, influxdb, peak_rss_mb
 from balise.model.messages import Round
 from collector.received import Received
 from collector.stores import lineprotocol
@@ -62,6 +62,7 @@ def bench_influx(
         time.sleep(SETTLE_S)
         cpu = server.cpu_s() - cpu_before
         stored = server.count(DATABASE, "target", "ok")
+        rss_mb = peak_rss_mb(server.pid)
     figures: dict[str, object] = {
         "probes": probes,
         "targets": targets,
@@ -71,6 +72,7 @@ def bench_influx(
         "write_results_per_s": round(results / max(written - started, 1e-9)),
         "influxdb_cpu_us_per_result": round(1e6 * cpu / max(results, 1), 1),
         "influxdb_cores_at_15000_results_per_s": round(15_000 * cpu / max(results, 1), 2),
+        "influxdb_peak_rss_mb": round(rss_mb),
         "requests_retried": retried,
         "stored_results": stored,
         "cpus": os.cpu_count(),

@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -112,6 +113,27 @@ class CollectorProcess:
         except (urllib.error.URLError, OSError):
             return {}
         return body
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[list[tuple[float, int]]]:
+        """(wall-clock time, results stored) every `POLL_S` while the block runs: when the
+        results were stored, whatever else the bench was waiting for then."""
+        samples: list[tuple[float, int]] = []
+        stop = threading.Event()
+
+        def poll() -> None:
+            while not stop.wait(POLL_S):
+                value = self.health().get("stored_results")
+                if isinstance(value, int):
+                    samples.append((time.time(), value))
+
+        poller = threading.Thread(target=poll, name="bench-stored-poller", daemon=True)
+        poller.start()
+        try:
+            yield samples
+        finally:
+            stop.set()
+            poller.join()
 
     def wait(self, done: Callable[[dict[str, object]], bool], timeout_s: float, what: str) -> float:
         """Poll /health until `done`; return the wall-clock time it was first seen."""
@@ -269,6 +291,18 @@ def _run_baseline(url: str, expected_rounds: int) -> baseline.BaselineReport | N
     return report
 
 
+def _sustain(
+    synthetic: Fleet, collector: CollectorProcess, rounds: int, seconds: float, before: int
+) -> tuple[Phase, float]:
+    """Publish `rounds` over `seconds` with the collector running; return the phase and
+    when the collector had stored its results (`before` of them were stored earlier)."""
+    with collector.recording() as samples:
+        # Returns once every acknowledgement came, or `ack_wait_s` later.
+        live = synthetic.publish(rounds, rate=rounds / seconds, acks=True)
+        caught_up = collector.wait_stored(before + live.results)
+    return live, next((t for t, n in samples if n >= before + live.results), caught_up)
+
+
 def _percentiles(values: Sequence[float]) -> dict[str, float | None]:
     if len(values) < 2:  # noqa: PLR2004 - quantiles need two values
         only = values[0] * 1000 if values else None
@@ -333,8 +367,7 @@ def bench_ingest(
                 "mosquitto": _pid_started_with(workdir / "mosquitto.conf"),
             }
             cpu_at_start = {name: cpu_s(pid) for name, pid in daemons.items()}
-            live = synthetic.publish(rounds, rate=rounds / seconds, acks=True)
-            caught_up = collector.wait_stored(queued.results + live.results)
+            live, caught_up = _sustain(synthetic, collector, rounds, seconds, queued.results)
             live_cpu = {name: cpu_s(pid) - cpu_at_start[name] for name, pid in daemons.items()}
             live_cpu["fleet"] = live.cpu_s
             health = collector.health()

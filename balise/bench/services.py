@@ -25,6 +25,10 @@ PRODUCTION_DATA_SETTINGS = (
     'index-version = "tsi1"\ncache-snapshot-memory-size = "256m"\ncache-max-memory-size = "2g"'
 )
 PRODUCTION_COORDINATOR_SETTINGS = 'write-timeout = "30s"'
+# Mosquitto's window of QoS 1 messages sent to a client ahead of its acknowledgements, as
+# the Ansible role deploys it (ansible/roles/mosquitto/defaults/main.yml; a test keeps the
+# two alike).
+MAX_INFLIGHT = 1000
 STOP_TIMEOUT_S = 20.0
 
 
@@ -36,6 +40,14 @@ def cpu_s(pid: int) -> float:
     """CPU seconds (user and system) process `pid` has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The most resident memory process `pid` has held (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def free_port() -> int:
@@ -88,6 +100,7 @@ def mosquitto(workdir: Path, *, listeners: int = 1) -> Iterator[list[int]]:
         # (not reproduced in isolation since).
         "max_queued_messages 100000000\n"
         "max_queued_bytes 0\n"
+        f"max_inflight_messages {MAX_INFLIGHT}\n"
         "log_dest stderr\n"
         "log_type error\n"
     )

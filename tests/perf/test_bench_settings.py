@@ -2,9 +2,16 @@
 
 from pathlib import Path
 
-from balise.bench.services import PRODUCTION_COORDINATOR_SETTINGS, PRODUCTION_DATA_SETTINGS
+import yaml
 
-TEMPLATE = Path(__file__).parents[2] / "ansible/roles/influxdb/templates/influxdb.conf.j2"
+from balise.bench.services import (
+    MAX_INFLIGHT,
+    PRODUCTION_COORDINATOR_SETTINGS,
+    PRODUCTION_DATA_SETTINGS,
+)
+
+ROLES = Path(__file__).parents[2] / "ansible/roles"
+TEMPLATE = ROLES / "influxdb/templates/influxdb.conf.j2"
 
 
 def test_bench_influxdb_has_the_deployed_data_settings():
@@ -12,3 +19,8 @@ def test_bench_influxdb_has_the_deployed_data_settings():
     settings = f"{PRODUCTION_DATA_SETTINGS}\n{PRODUCTION_COORDINATOR_SETTINGS}"
     for setting in settings.splitlines():
         assert setting in deployed, f"{setting!r} is not in {TEMPLATE}"
+
+
+def test_bench_mosquitto_has_the_deployed_inflight_window():
+    defaults = yaml.safe_load((ROLES / "mosquitto/defaults/main.yml").read_text())
+    assert defaults["mosquitto_max_inflight_messages"] == MAX_INFLIGHT
