@@ -10,24 +10,21 @@ key) makes OpenSSL fall back to a full, verified handshake.
 
 asyncio's `start_tls` takes no session, but it opens each connection with the context's
 `wrap_bio`, which is where the session is offered. Tickets arrive after the handshake,
-with the first data read, so a connection's `SSLObject` is held until its ticket has come
-(looked at whenever a connection opens) and then only its session is kept.
+with the first data read, so each name's last `SSLObject` is kept and its session read
+when the name is next dialled.
 """
 
 import ssl
-from typing import Final, TypeVar
+from typing import Final
 
 MAX_NAMES: Final = 256  # far above a catalog's names; bounds what a misbehaving one costs
-
-T = TypeVar("T")
 
 
 class ResumingContext(ssl.SSLContext):
     """A verifying client context that resumes each server name's last session."""
 
     def __init__(self, protocol: int = ssl.PROTOCOL_TLS_CLIENT) -> None:  # noqa: ARG002 - taken by ssl.SSLContext.__new__
-        self._sessions: dict[str, ssl.SSLSession] = {}  # server name → newest with a ticket
-        self._awaiting: dict[str, ssl.SSLObject] = {}  # name → its newest, no ticket yet
+        self._last: dict[str, ssl.SSLObject] = {}  # server name → its newest connection
 
     def wrap_bio(
         self,
@@ -38,27 +35,18 @@ class ResumingContext(ssl.SSLContext):
         session: ssl.SSLSession | None = None,
     ) -> ssl.SSLObject:
         name = server_hostname.decode() if isinstance(server_hostname, bytes) else server_hostname
-        client = name is not None and not server_side
-        if session is None and name is not None and client:
+        if session is None and name is not None and not server_side:
             session = self.session_for(name)
         tls = super().wrap_bio(incoming, outgoing, server_side, server_hostname, session)
-        if name is not None and client:
-            _newest(self._awaiting, name, tls)
+        if name is not None and not server_side:
+            self._last.pop(name, None)
+            self._last[name] = tls
+            while len(self._last) > MAX_NAMES:
+                del self._last[next(iter(self._last))]
         return tls
 
     def session_for(self, name: str) -> ssl.SSLSession | None:
-        """The newest resumable session of `name`, if one of its connections got a ticket."""
-        for awaited, tls in list(self._awaiting.items()):
-            session = tls.session
-            if session is not None and session.has_ticket:
-                _newest(self._sessions, awaited, session)
-                del self._awaiting[awaited]
-        return self._sessions.get(name)
-
-
-def _newest(table: dict[str, T], name: str, value: T) -> None:
-    """Keep `value` as `name`'s, the least recently set names dropped past `MAX_NAMES`."""
-    table.pop(name, None)
-    table[name] = value
-    while len(table) > MAX_NAMES:
-        del table[next(iter(table))]
+        """The resumable session of `name`'s last connection, if it got one."""
+        last = self._last.get(name)
+        session = last.session if last is not None else None
+        return session if session is not None and session.has_ticket else None
