@@ -398,7 +398,8 @@ def bench_ingest(
         "sustained_cpu_us_per_result": {
             name: round(1e6 * cpu / max(live.results, 1), 1) for name, cpu in live_cpu.items()
         },
-        # Over the time the CPU was read: first publication to the last result stored.
+        # The CPU read for the phase (from before its first publication to its last
+        # acknowledgement) over the time from its first publication until all was stored.
         "sustained_cores_used": round(
             sum(live_cpu.values()) / max(caught_up - live.first_publish, 1e-9), 2
         ),

@@ -28,7 +28,7 @@ PRODUCTION_COORDINATOR_SETTINGS = 'write-timeout = "30s"'
 # Mosquitto's window of QoS 1 messages sent to a client ahead of its acknowledgements, as
 # the Ansible role deploys it (ansible/roles/mosquitto/defaults/main.yml; a test keeps the
 # two alike).
-MAX_INFLIGHT = 1000
+MOSQUITTO_MAX_INFLIGHT = 1000
 STOP_TIMEOUT_S = 20.0
 
 
@@ -100,7 +100,7 @@ def mosquitto(workdir: Path, *, listeners: int = 1) -> Iterator[list[int]]:
         # (not reproduced in isolation since).
         "max_queued_messages 100000000\n"
         "max_queued_bytes 0\n"
-        f"max_inflight_messages {MAX_INFLIGHT}\n"
+        f"max_inflight_messages {MOSQUITTO_MAX_INFLIGHT}\n"
         "log_dest stderr\n"
         "log_type error\n"
     )

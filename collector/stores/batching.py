@@ -13,9 +13,9 @@ them to the store oldest first once it is back. Without one, or when it is full,
 a store that is down is retried with backoff for as long as it takes.
 
 Up to `writers` batches are written at once (`[batch] writers`): InfluxDB parses one
-request on one core, so while it takes a batch the next one is encoded and sent, and a
-backlog drains on every core the store has. Order does not matter: points are keyed by
-their own time, and acknowledgements by each probe's stored seqs.
+request on one core, so a store with cores to spare can take a second batch meanwhile.
+Order does not matter: points are keyed by their own time, and acknowledgements by each
+probe's stored seqs.
 
 Nothing accepted is dropped silently: a batch the store refuses for good is
 split in halves until the one refused message is found, logged and counted
@@ -63,8 +63,6 @@ class BatchWriter:
     ) -> None:
         """`on_done` hears of every message stored, durably in the disk buffer, or refused by
         the store for good."""
-        if writers < 1:
-            raise ValueError(f"a batch writer needs at least one writer, not {writers}")
         self._store = store
         self._on_done = on_done
         self._counters = counters

@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 
 from balise.bench.services import (
-    MAX_INFLIGHT,
+    MOSQUITTO_MAX_INFLIGHT,
     PRODUCTION_COORDINATOR_SETTINGS,
     PRODUCTION_DATA_SETTINGS,
 )
@@ -23,4 +23,4 @@ def test_bench_influxdb_has_the_deployed_data_settings():
 
 def test_bench_mosquitto_has_the_deployed_inflight_window():
     defaults = yaml.safe_load((ROLES / "mosquitto/defaults/main.yml").read_text())
-    assert defaults["mosquitto_max_inflight_messages"] == MAX_INFLIGHT
+    assert defaults["mosquitto_max_inflight_messages"] == MOSQUITTO_MAX_INFLIGHT
