@@ -33,6 +33,7 @@ from balise.model.failures import DNS_SERVER_FAILURE, HTTP_REQUEST_FAILED
 from balise.model.results import Hop
 from probe.classify import MeasurementFailure
 from probe.measurements.resolver import ResolverSpec, parse_resolver
+from probe.tlsresume import ResumingContext
 
 if TYPE_CHECKING:
     import dns.message
@@ -70,6 +71,7 @@ class TlsConnection:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     version: str  # the negotiated TLS version, e.g. "TLSv1.3"
+    resumed: bool = False  # an earlier connection's session, so no certificate was sent
 
     def close(self) -> None:
         """Drop the connection (idempotent); nothing is owed to the server."""
@@ -243,7 +245,9 @@ class NetworkBackend:
         """Handshake with `sni` over `stream`, else over a new connection to `address`;
         raise on any failure. The caller closes the connection.
 
-        With `verify`, the certificate must chain to a trusted CA and name `sni`.
+        With `verify`, the certificate must chain to a trusted CA and name `sni`, and the
+        session of an earlier verified connection to `sni` is resumed when its server allows
+        (`resumed`, probe/tlsresume.py).
         """
         context = self._verifying if verify else self._unverified
         reader, writer = stream or await self.open_stream(address, port)
@@ -254,7 +258,9 @@ class NetworkBackend:
             writer.transport.abort()
             raise
         tls = writer.get_extra_info("ssl_object")
-        return TlsConnection(reader, writer, str(tls.version()) if tls is not None else "unknown")
+        if tls is None:
+            return TlsConnection(reader, writer, "unknown")
+        return TlsConnection(reader, writer, str(tls.version()), resumed=tls.session_reused)
 
     async def fetch(
         self,
@@ -345,12 +351,13 @@ class NetworkBackend:
         return await asyncio.to_thread(_tcp_traceroute, address, port, max_hops, wait_s)
 
 
-def _verifying_context() -> ssl.SSLContext:
-    """What `ssl.create_default_context()` makes, but trusting the system's CA directory,
+def _verifying_context() -> ResumingContext:
+    """What `ssl.create_default_context()` makes, resuming sessions (probe/tlsresume.py) and
+    trusting the system's CA directory,
     from which OpenSSL reads a root when a handshake needs it, rather than its bundle,
     which costs a Pi Zero 2.5 MB to hold parsed (docs/performance.md). A system without
     the directory (`openssl rehash`, kept by update-ca-certificates) loads the bundle."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context = ResumingContext(ssl.PROTOCOL_TLS_CLIENT)
     directory = ssl.get_default_verify_paths().capath  # None when there is no such directory
     if directory:
         context.load_verify_locations(capath=directory)

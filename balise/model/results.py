@@ -54,6 +54,7 @@ class TlsResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, g
     sni: str
     version: str | None = None
     cert_valid: bool | None = None  # the chain verified and names the domain
+    resumed: bool = False  # an earlier verified handshake's session: no chain was sent
     decoy: "TlsResult | None" = None
 
 

@@ -98,5 +98,6 @@ async def _handshake(
         sni=sni,
         version=connection.version if connection is not None else None,
         cert_valid=cert_valid,
+        resumed=connection is not None and connection.resumed,
     )
     return result, connection
