@@ -29,3 +29,7 @@ class Detector(Observer, Protocol):
     def snapshot(self) -> bytes:
         """The detector's whole state, to restore it after a restart."""
         ...
+
+    def was_away(self) -> None:
+        """The collector heard no probe for a while: their silence then is not evidence."""
+        ...

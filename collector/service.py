@@ -166,6 +166,9 @@ class Collector:
         )
 
     def _mqtt_state(self, connected: bool) -> None:  # noqa: FBT001 - balise.mqtt's callback
+        if connected and self._detector is not None:
+            # Cut from the broker, the collector heard no probe: that silence is not theirs.
+            self._detector.was_away()
         self.counters.mqtt_connected = connected
 
     async def _session(self, client: aiomqtt.Client) -> None:
@@ -213,6 +216,8 @@ class Collector:
         interval = self.settings.detection.evaluate_interval_s
         while True:
             await asyncio.sleep(interval)
+            if not self.counters.mqtt_connected:
+                continue  # hearing no probe, it would judge the whole fleet silent
             try:
                 changed = detector.evaluate(time.time())
             except Exception:  # a detector bug must not stop the collector

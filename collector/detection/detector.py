@@ -67,6 +67,8 @@ class Detector:
         # its probes the collector is (a backlog at the broker, or ingest slower than them).
         self._least_delay = math.inf
         self._behind = 0.0  # the latest such figure; kept while no round comes
+        self._heard_at = NEVER  # the newest arrival from any probe
+        self._vantages: int | None = None  # countries of the fleet, controls one more; None: stale
         for i, p in enumerate(self.state.probes):
             self._index_probe(i, p)
 
@@ -136,13 +138,24 @@ class Detector:
         if self._least_delay != math.inf:
             self._behind = self._least_delay
             self._least_delay = math.inf
-        self._expire(now - self._behind)
+        horizon = now - self._behind
+        if self._heard_at != NEVER and self._tells_own_outage():
+            # Past fleet_quiet_s without a word from any probe the collector is blind:
+            # silences from then on wait (_heard gives fresh deadlines when it hears again).
+            horizon = min(horizon, self._heard_at + self.settings.fleet_quiet_s)
+        self._expire(horizon)
         failures.evaluate(self, now)
         throttling.evaluate(self, now)
         silence.evaluate(self, now)
         self.state.last_now = now
         self.book.forget_before(now - self.settings.retention_s)
         return self.book.take_changes(now)
+
+    def was_away(self) -> None:
+        """The collector heard nothing for a while (restarted, cut from its broker, or deaf
+        to the whole fleet): nobody's silence during that time is evidence; the next
+        evaluation gives every probe a fresh deadline."""
+        self.state.restored = True
 
     def events(self) -> list[Event]:
         return [self.book.to_event(e) for e in self.state.events]
@@ -154,9 +167,9 @@ class Detector:
 
     @classmethod
     def restore(cls, data: bytes, settings: DetectionSettings | None = None) -> Self:
-        state = _decode(data)
-        state.restored = True
-        return cls(settings, state=state)
+        detector = cls(settings, state=_decode(data))
+        detector.was_away()
+        return detector
 
     # -- internals ---------------------------------------------------------------
 
@@ -224,7 +237,15 @@ class Detector:
         self._index_probe(i, p)
         return i
 
+    def _tells_own_outage(self) -> bool:
+        """Can the fleet tell the collector's outage from its probes'? Only from two
+        countries or more (or with a control): one country's shutdown silences them all."""
+        if self._vantages is None:
+            self._vantages = len({"" if p.control else p.country for p in self.state.probes})
+        return self._vantages >= 2  # noqa: PLR2004 - two places, by definition
+
     def _index_probe(self, i: int, p: ProbeState) -> None:
+        self._vantages = None
         self.scopes.add(i, p.keys)
         if p.control:
             self.controls.append(i)
@@ -244,6 +265,12 @@ class Detector:
             self.dirty_all_slow = True
 
     def _heard(self, i: int, p: ProbeState, received_at: float) -> None:
+        heard_at = self._heard_at
+        if received_at > heard_at:
+            quiet = heard_at != NEVER and received_at - heard_at > self.settings.fleet_quiet_s
+            if quiet and self._tells_own_outage():
+                self.was_away()  # every country unheard at once: the collector's outage
+            self._heard_at = received_at
         if received_at < p.last_rx:
             return
         p.last_rx = received_at

@@ -23,6 +23,9 @@ class DetectionSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     max_clock_error_s: float = 30.0  # a wall clock further off than this is not used
     retention_s: float = 7 * 86400.0  # closed events and silences are kept this long
     evaluate_interval_s: float = 10.0  # how often the collector asks for changed events
+    # No probe heard from this long, in a fleet of two countries or more (or with a
+    # control): the collector's own outage, not theirs (docs/detection.md).
+    fleet_quiet_s: float = 60.0
 
     def __post_init__(self) -> None:
         positive = {
@@ -35,6 +38,7 @@ class DetectionSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
             "max_clock_error_s": self.max_clock_error_s,
             "retention_s": self.retention_s,
             "evaluate_interval_s": self.evaluate_interval_s,
+            "fleet_quiet_s": self.fleet_quiet_s,
         }
         for name, value in positive.items():
             if value <= 0:

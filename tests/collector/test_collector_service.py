@@ -1,6 +1,7 @@
 """The whole collector against the real Mosquitto and InfluxDB 1.6 of the fixtures."""
 
 import asyncio
+import contextlib
 import itertools
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from balise.model.catalog import Catalog, Target
 from balise.model.events import Event, EventKind, Scope
 from balise.model.messages import Heartbeat, Round, Status
 from balise.mqtt import MqttSettings
+from collector.detection import Detector
 from collector.service import Collector
 from collector.settings import (
     BatchSettings,
@@ -30,7 +32,7 @@ from collector.settings import (
 )
 from collector.stores.sqlite import SqliteStore
 from tests.support.rounds import make_round, make_status, message
-from tests.support.services import InfluxDB, free_port
+from tests.support.services import InfluxDB, Mosquitto, free_port
 
 CATALOG = Catalog(revision="test", targets=(Target(id="tiktok", domain="www.tiktok.com"),))
 _ids = itertools.count()
@@ -200,6 +202,9 @@ class ScriptedDetector:
     def snapshot(self) -> bytes:
         return msgspec.json.encode(self.reported)
 
+    def was_away(self) -> None:
+        pass  # it reports what it was given, whatever the collector heard
+
 
 @pytest.fixture
 async def webhook_server():
@@ -247,3 +252,60 @@ async def test_changed_events_go_to_mqtt_the_store_and_webhooks(
             assert collector.counters.events_emitted == 1
     assert [type(m).__name__ for m in detector.seen] == ["Status", "Round"]
     assert msgspec.json.decode(got[0])["text"].startswith("[OPEN] Network shutdown (full) in IR")
+
+
+class Fleet:
+    """Three probes of one network rounding every `ROUND_S` through `broker` while `on`;
+    a round that cannot be published is dropped (these probes keep no spool)."""
+
+    ROUND_S = 0.4
+
+    def __init__(self, broker: Mosquitto) -> None:
+        self.broker = broker
+        self.on = True
+        self.seq = 0
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.ROUND_S)
+            if not self.on:
+                continue
+            self.seq += 1
+            rounds = [make_round(probe=f"p{n}", seq=self.seq) for n in range(3)]
+            with contextlib.suppress(aiomqtt.MqttError):  # the broker is down: round lost
+                await publish(self.broker, *(message(r) for r in rounds))
+
+
+async def test_a_broker_outage_is_not_read_as_the_fleet_falling_silent(tmp_path):
+    """Cut from its broker the collector hears nobody: no shutdown. The same silence heard
+    through a working broker is one (the test's check that it can see one at all)."""
+    broker = Mosquitto(port=free_port(), workdir=tmp_path / "broker")
+    broker.workdir.mkdir()
+    broker.start()
+    # A probe is silent 4 rounds (1.6 s) after it was last heard: room for a loaded machine
+    # to notice the broker gone, and for the fleet to publish again once it is back.
+    detection = DetectionSettings(round_s=Fleet.ROUND_S, silence_grace=3, evaluate_interval_s=0.05)
+    detector = Detector(detection)
+    config = settings(broker, tmp_path, SqliteStoreSettings())
+    fleet = Fleet(broker)
+    try:
+        async with Collector(config, catalog=CATALOG, detector=detector) as collector:
+            counters = collector.counters
+            await until(lambda: counters.mqtt_connected)
+            rounds = asyncio.create_task(fleet.run(), name="test.fleet")
+            await until(lambda: counters.stored_rounds >= 3 * 5)
+            broker.stop()  # twenty rounds' time: every probe's deadline passes
+            await until(lambda: not counters.mqtt_connected)
+            await asyncio.sleep(20 * Fleet.ROUND_S)
+            broker.start()
+            await until(lambda: counters.mqtt_connected)
+            heard = counters.stored_rounds
+            await until(lambda: counters.stored_rounds >= heard + 3 * 5)
+            assert detector.events() == []
+            fleet.on = False  # now the probes fall silent, and the collector hears that
+            await until(lambda: detector.events() != [], timeout=15)
+            rounds.cancel()
+        (event,) = detector.events()
+        assert event.kind == EventKind.NETWORK_SHUTDOWN
+    finally:
+        broker.stop()

@@ -7,6 +7,7 @@ import pytest
 from balise.config import ConfigError, decode_toml
 from balise.model.events import Event, EventKind, Scope
 from balise.model.layers import Access, Layer
+from balise.model.messages import Heartbeat
 from collector.detection import DetectionSettings, Detector
 from tests.detection.rounds import T0, Probe
 
@@ -22,14 +23,21 @@ def run(
     start: float = 0.0,
     shape: Callable[[Probe, float], dict] | None = None,
     offline: Callable[[Probe, float], bool] | None = None,
+    heartbeats: bool = False,
 ) -> list[Event]:
-    """Every probe rounds every R seconds (phase by position); evaluate every second."""
+    """Every probe rounds every R seconds (phase by position), with `heartbeats` a
+    heartbeat in each other second; evaluate every second."""
     emitted: list[Event] = []
     for t in range(int(start), int(until)):
         for n, p in enumerate(probes):
-            if (t - n * int(R) // len(probes)) % int(R) == 0 and not (offline and offline(p, t)):
+            if offline and offline(p, t):
+                continue
+            if (t - n * int(R) // len(probes)) % int(R) == 0:
                 kwargs = shape(p, t) if shape else {}
                 detector.observe_round(p.round(t, **kwargs), T0 + t + 1.5)
+            elif heartbeats:  # arriving as a round would
+                beat = Heartbeat(probe=p.id, at=T0 + t + 1.5, last_seq=p.seq)
+                detector.observe_heartbeat(beat, T0 + t + 1.5)
         emitted += detector.evaluate(T0 + t + 0.5)
     return emitted
 
@@ -251,3 +259,60 @@ def test_behind_or_not_a_probe_that_stops_is_noticed():
     )
     (event,) = by_kind(emitted, EventKind.PROBE_OFFLINE)
     assert event.scope == Scope(probe="p0")
+
+
+# As in production, scaled 30 times down: rounds every 10 s, heartbeats every second, a
+# probe late 1.5 rounds after it was last heard, a fleet unheard for 2 s (60 s) is blind.
+QUIET = DetectionSettings(round_s=R, fleet_quiet_s=2.0)
+
+
+def _two_countries() -> list[Probe]:
+    return [Probe(f"nc{i}", country="NC") for i in range(3)] + [
+        Probe(f"sn{i}", country="SN", asn=37649) for i in range(3)
+    ]
+
+
+def test_every_country_unheard_at_once_is_the_collectors_outage():
+    """The collector's host lost its uplink (its broker beside it kept the session): nobody
+    anywhere is heard for ten rounds. Not a shutdown of every country."""
+    d = Detector(QUIET)
+    emitted = run(d, _two_countries(), 300, offline=lambda _p, t: 100 <= t < 200, heartbeats=True)
+    assert by_kind(emitted, EventKind.NETWORK_SHUTDOWN) == []
+    assert by_kind(emitted, EventKind.PROBE_OFFLINE) == []
+
+
+def test_one_country_unheard_while_another_is_heard_is_a_shutdown():
+    d = Detector(QUIET)
+    probes = _two_countries()
+    emitted = run(
+        d, probes, 300, offline=lambda p, t: p.country == "SN" and t >= 100, heartbeats=True
+    )
+    (event,) = by_kind(emitted, EventKind.NETWORK_SHUTDOWN)
+    assert event.scope.country == "SN"
+    assert event.first_emitted - (T0 + 100) <= 3 * R
+
+
+def test_a_fleet_of_one_country_falling_silent_is_still_its_shutdown():
+    """With no other place to hear from, its silence cannot be told from the collector's."""
+    d = Detector(QUIET)
+    probes = [Probe(f"nc{i}", country="NC") for i in range(3)]
+    emitted = run(d, probes, 300, offline=lambda _p, t: t >= 100, heartbeats=True)
+    (event,) = by_kind(emitted, EventKind.NETWORK_SHUTDOWN)
+    assert event.scope.country == "NC"
+
+
+def test_a_silent_country_beside_an_unheard_control_waits_for_the_control():
+    """A control probe (outside any censor's reach) makes a second place: when it is silent
+    too, nothing is concluded until something is heard again."""
+    d = Detector(QUIET)
+    probes = [Probe(f"nc{i}", country="NC") for i in range(3)] + [Probe("ctl", control=True)]
+    emitted = run(d, probes, 300, offline=lambda _p, t: 100 <= t < 200, heartbeats=True)
+    assert by_kind(emitted, EventKind.NETWORK_SHUTDOWN) == []
+    # Then only the country falls silent, and the control is heard: its shutdown.
+    run(d, probes, 500, start=300, offline=lambda p, t: not p.control and t >= 350, heartbeats=True)
+    (event,) = d.events()
+    assert (event.kind, event.scope.country, event.state) == (
+        EventKind.NETWORK_SHUTDOWN,
+        "NC",
+        "open",
+    )
