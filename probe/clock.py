@@ -6,7 +6,6 @@ kernel considers the clock synchronised, so the collector can place it.
 """
 
 import ctypes
-import ctypes.util
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +25,9 @@ def boot_id() -> str:
 
 def kernel_clock_synced() -> bool:
     """The kernel's NTP state, whatever daemon (timesyncd, chrony, ntpd) disciplines it."""
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
+    # The interpreter's own symbols hold libc's: no search for the library (find_library
+    # runs ldconfig in a subprocess, every round, and imports shutil, tempfile, bz2, lzma).
+    libc = ctypes.CDLL(None, use_errno=True)
     buffer = ctypes.create_string_buffer(_TIMEX_SIZE)  # modes = 0: read only
     state = int(libc.adjtimex(buffer))
     return state not in (-1, _TIME_ERROR)

@@ -18,6 +18,7 @@ from balise.model.messages import ProbeMeta, Round
 from probe import identity
 from probe.backend import Backend, NetworkBackend
 from probe.clock import ProbeClock, boot_id, kernel_clock_synced
+from probe.heap import release_free_memory
 from probe.measurements.timing import RoundClock
 from probe.measurements.traceroute import TracerouteLimiter
 from probe.round import measure_round
@@ -144,6 +145,7 @@ class Probe:
         self.rounds_done += 1
         self.results_measured += len(round_.targets)
         self.last_round = round_
+        release_free_memory()  # the round's garbage is gone: its pages go back
         return round_
 
     async def stop_measuring(self) -> None:

@@ -67,6 +67,9 @@ POLL_S = 0.02
 PROBE_ID = "bench-probe"
 DOH_HOST = "dns.bench.test"  # the independent resolver, DoH as in the default catalog
 SOURCE = Path(__file__).resolve().parents[2]  # the tree holding balise/, probe/, collector/
+# The environment firmware/systemd/balise-probe.service gives the probe (a test keeps the
+# two alike): the bench measures the probe as it runs on a Pi.
+UNIT_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2"}
 START_TIMEOUT_S = 60.0
 
 
@@ -397,7 +400,11 @@ def bench_probe(
                     str(settings),
                 ],
                 workdir / "probe.log",
-                env={**os.environ, "PYTHONPATH": str(SOURCE)} if python else None,
+                env={
+                    **os.environ,
+                    **UNIT_ENVIRONMENT,
+                    **({"PYTHONPATH": str(SOURCE)} if python else {}),
+                },
             )
         )
         samples = _sample(probe, http_port, rounds + 1, round_s / COMPRESSION, counters)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import yaml
 
+from balise.bench.probe import UNIT_ENVIRONMENT
 from balise.bench.services import (
     MOSQUITTO_MAX_INFLIGHT,
     PRODUCTION_COORDINATOR_SETTINGS,
@@ -24,3 +25,10 @@ def test_bench_influxdb_has_the_deployed_data_settings():
 def test_bench_mosquitto_has_the_deployed_inflight_window():
     defaults = yaml.safe_load((ROLES / "mosquitto/defaults/main.yml").read_text())
     assert defaults["mosquitto_max_inflight_messages"] == MOSQUITTO_MAX_INFLIGHT
+
+
+def test_bench_probe_runs_with_the_units_environment():
+    unit = (ROLES.parents[1] / "firmware/systemd/balise-probe.service").read_text()
+    lines = {line.strip() for line in unit.splitlines()}
+    for name, value in UNIT_ENVIRONMENT.items():
+        assert f"Environment={name}={value}" in lines
