@@ -8,7 +8,8 @@ targets and four anchors of the default catalog, the lab's DNS server
 (`balise.lab.netns.authdns`), a DoH server (`balise.bench.doh`) playing the catalog's
 independent resolver, Mosquitto, and `balise collector run` acknowledging rounds. The
 probe's settings are the defaults but for the schedule, the addresses and traceroute
-(off: it needs scapy and a failing target).
+(off: it needs scapy and a failing target); ping sockets are open for its anchors, as on
+a Pi (`balise.bench.ping_sockets`).
 
 The default schedule is compressed 30 times: rounds every 10 s instead of 300 s
 (`round_s`, another schedule with `--round-s`), heartbeats every 1 s instead of 30 s,
@@ -50,6 +51,7 @@ from pathlib import Path
 import msgspec
 
 from balise import wire
+from balise.bench.ping_sockets import ping_sockets_open
 from balise.bench.services import ServiceError, cpu_s, free_port, mosquitto, wait_port
 from balise.model.catalog import BUILTIN_CATALOG, Anchor, Catalog, Target
 from probe.measure_settings import MeasureSettings
@@ -376,6 +378,7 @@ def bench_probe(
         probe_port, collector_port = stack.enter_context(mosquitto(workdir, listeners=2))
         counters = Counters(_counted_ports(world, probe_port))
         stack.callback(counters.remove)
+        pings = stack.enter_context(ping_sockets_open())
         config, http_port = _collector_settings(workdir, collector_port, catalog_file)
         stack.enter_context(
             _process(
@@ -425,6 +428,7 @@ def bench_probe(
         "round_payload_bytes": stored.wire_bytes,  # on the wire: compressed
         **_import_times(python or sys.executable),
         "traffic_measured": counters.available,
+        "anchors_ping": pings,  # else they fall back to TCP, counted with https
         **_traffic_figures(traffic, round_s, measured=counters.available),
         "throughput_downloads": stored.downloads,
         "throughput_object_bytes": THROUGHPUT_BYTES,
@@ -442,6 +446,12 @@ def bench_probe(
         if counters.available
         else "traffic unmeasured (needs root)"
     )
+    if not pings:
+        print(
+            "warning: ping sockets are closed (net.ipv4.ping_group_range) and the bench is "
+            "not root: the anchors used TCP, not ICMP as on a Pi",
+            file=sys.stderr,
+        )
     print(
         f"probe peak RSS {peak_mb:.1f} MB, {result['cpu_s_per_round']} CPU s/round, "
         f"start-up {stored.first_started - spawned:.2f} s to the first round, {traffic_text}"

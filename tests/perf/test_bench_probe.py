@@ -18,6 +18,7 @@ def test_bench_probe_counts_every_part_and_scales_the_day_to_the_schedule(tmp_pa
     assert figures["round_json_bytes"] > 3 * figures["round_payload_bytes"] > 0  # compressed
     if not figures["traffic_measured"]:  # counting needs root (nftables)
         return
+    assert figures["anchors_ping"]  # root opens ping sockets for the run if need be
     for part in ("uplink", "https", "http", "throughput", "doh", "dns", "anchors"):
         assert figures[f"{part}_sent_bytes_per_round"] > 0, part
         assert figures[f"{part}_received_bytes_per_round"] > 0, part

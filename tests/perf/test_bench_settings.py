@@ -4,6 +4,7 @@ from pathlib import Path
 
 import yaml
 
+from balise.bench.ping_sockets import EVERY_GROUP
 from balise.bench.probe import UNIT_ENVIRONMENT
 from balise.bench.services import (
     MOSQUITTO_MAX_INFLIGHT,
@@ -32,3 +33,8 @@ def test_bench_probe_runs_with_the_units_environment():
     lines = {line.strip() for line in unit.splitlines()}
     for name, value in UNIT_ENVIRONMENT.items():
         assert f"Environment={name}={value}" in lines
+
+
+def test_bench_probe_opens_ping_sockets_as_the_firmware_does():
+    conf = (ROLES.parents[1] / "firmware/sysctl.d/60-balise-ping.conf").read_text()
+    assert f"net.ipv4.ping_group_range = {EVERY_GROUP}" in conf.splitlines()
