@@ -1,13 +1,11 @@
 """The probe bench opens ping sockets for its run and gives the host its setting back."""
 
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import is_root
+from tests.support import own_netns
 
 SCRIPT = textwrap.dedent(
     """
@@ -24,22 +22,7 @@ SCRIPT = textwrap.dedent(
 @pytest.mark.root
 @pytest.mark.skipif(not is_root(), reason="a network namespace of our own needs root")
 def test_ping_sockets_are_open_for_the_run_only():
-    # ping_group_range is per network namespace: the host's is not touched.
-    done = subprocess.run(
-        [
-            "unshare",
-            "--net",
-            "sh",
-            "-c",
-            f"sysctl -qw net.ipv4.ping_group_range='1 0' && exec {sys.executable} -c \"$SCRIPT\"",
-        ],
-        env={"SCRIPT": SCRIPT, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-        cwd=Path(__file__).resolve().parents[2],
-    )
+    done = own_netns.run_python(SCRIPT, ping_groups="1 0")
     assert done.stdout.splitlines() == [
         "False",
         "True True",

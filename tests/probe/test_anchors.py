@@ -1,5 +1,3 @@
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -9,6 +7,7 @@ from balise.model.catalog import Anchor
 from probe.backend import NetworkBackend
 from probe.measurements import anchors
 from tests.conftest import is_root
+from tests.support import own_netns
 from tests.support.local_tls import FullBacklog, refused_port
 
 ROUTES = (
@@ -104,21 +103,7 @@ ICMP_SCRIPT = textwrap.dedent(
     ],
 )
 def test_ping_sockets_or_tcp_as_the_namespace_allows(groups, method):
-    # ping_group_range is per network namespace: set it there without touching the host's
-    # (a deployment test or the host's admin may have opened the host's up).
-    script = (
-        f"ip link set lo up && sysctl -qw net.ipv4.ping_group_range='{groups}' && "
-        f'exec {sys.executable} -c "$SCRIPT"'
-    )
-    done = subprocess.run(
-        ["unshare", "--net", "sh", "-c", script],
-        env={"SCRIPT": ICMP_SCRIPT, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-        cwd=Path(__file__).resolve().parents[2],
-    )
+    done = own_netns.run_python(ICMP_SCRIPT, ping_groups=groups)
     assert done.stdout.split() == [method, "None", "True"], done.stderr
 
 
