@@ -1,6 +1,7 @@
 """Entry point of `balise collector run`: settings, catalog and detector wired together."""
 
 import asyncio
+import gc
 import logging
 import signal
 from pathlib import Path
@@ -12,6 +13,14 @@ from collector.service import DETECTOR_STATE, Collector
 from collector.settings import CollectorSettings, load_settings
 
 log = logging.getLogger(__name__)
+
+# CPython's default thresholds (700, 10, 10) allow a full collection every hundred young
+# ones: at a large fleet's rate (≈ 200,000 tracked objects allocated a second) one every
+# two seconds, each scanning everything the collector holds (detector state, each probe's
+# seqs and clocks, the buffered rounds) for 0.2 s: 16 % of its CPU in `balise bench ingest`.
+# Young collections every 100,000 allocations and older ones twenty times rarer leave
+# almost no full collections and still free cyclic garbage (docs/performance.md).
+GC_THRESHOLDS = (100_000, 20, 20)
 
 
 def fleet_catalog(settings: CollectorSettings) -> Catalog:
@@ -33,6 +42,10 @@ async def run(config: Path) -> int:
     settings = load_settings(config)
     catalog = fleet_catalog(settings)
     detector = restored_detector(settings)
+    # What start-up built (settings, catalog, the restored detector) lives as long as the
+    # process: no collection needs to scan it again.
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

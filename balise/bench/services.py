@@ -25,6 +25,10 @@ PRODUCTION_DATA_SETTINGS = (
     'index-version = "tsi1"\ncache-snapshot-memory-size = "256m"\ncache-max-memory-size = "2g"'
 )
 PRODUCTION_COORDINATOR_SETTINGS = 'write-timeout = "30s"'
+# Go's garbage collector as the role sets it (influxdb_go_gc_percent, and a memory limit
+# of this share of the host's memory; a test keeps the two alike).
+INFLUXDB_GC_PERCENT = 400
+INFLUXDB_MEMORY_LIMIT_SHARE = 0.5
 # Mosquitto's window of QoS 1 messages sent to a client ahead of its acknowledgements, as
 # the Ansible role deploys it (ansible/roles/mosquitto/defaults/main.yml; a test keeps the
 # two alike).
@@ -148,6 +152,15 @@ class Influx:
         return int(values[0][1])
 
 
+def influxdb_go_environment() -> dict[str, str]:
+    """GOGC and GOMEMLIMIT as the Ansible role gives InfluxDB on this host."""
+    memory_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    return {
+        "GOGC": str(INFLUXDB_GC_PERCENT),
+        "GOMEMLIMIT": f"{int(memory_mb * INFLUXDB_MEMORY_LIMIT_SHARE)}MiB",
+    }
+
+
 @contextlib.contextmanager
 def influxdb(workdir: Path, *, cold_snapshot_s: int | None = None) -> Iterator[Influx]:
     """InfluxDB 1.x (Debian's `influxd`) with its data in `workdir`; `cold_snapshot_s`:
@@ -171,7 +184,10 @@ def influxdb(workdir: Path, *, cold_snapshot_s: int | None = None) -> Iterator[I
     )
     with (workdir / "influxd.log").open("ab") as log:
         process = subprocess.Popen(  # noqa: S603 - a daemon found on PATH, our config
-            [_binary("influxd"), "-config", str(conf)], stdout=log, stderr=log
+            [_binary("influxd"), "-config", str(conf)],
+            stdout=log,
+            stderr=log,
+            env={**os.environ, **influxdb_go_environment()},
         )
     try:
         server = Influx(port, process.pid)

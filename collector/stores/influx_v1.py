@@ -22,6 +22,7 @@ NOT_FOUND = 404
 class InfluxV1Store:
     def __init__(self, settings: InfluxV1StoreSettings) -> None:
         self._settings = settings
+        self._encoder = lineprotocol.LineEncoder()
         self._session: aiohttp.ClientSession | None = None
         self._database_ready = not settings.create_database
         params = {"db": settings.database, "precision": lineprotocol.PRECISION_V1}
@@ -30,7 +31,7 @@ class InfluxV1Store:
         self._write_params = params
 
     async def write(self, batch: Sequence[Received]) -> int:
-        body = lineprotocol.lines(batch)
+        body = self._encoder.lines(batch)
         await self._write(body)
         return body.count("\n") + 1 if body else 0
 

@@ -20,10 +20,11 @@ from collector.stores.influx_http import raise_for_status
 class InfluxV2Store:
     def __init__(self, settings: InfluxV2StoreSettings) -> None:
         self._settings = settings
+        self._encoder = lineprotocol.LineEncoder()
         self._client: InfluxDBClientAsync | None = None
 
     async def write(self, batch: Sequence[Received]) -> int:
-        body = lineprotocol.lines(batch)
+        body = self._encoder.lines(batch)
         await self._write(body)
         return body.count("\n") + 1 if body else 0
 

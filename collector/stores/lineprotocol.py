@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Final
 
 from balise.model.events import Event
-from balise.model.messages import Heartbeat, Round, Status
-from balise.model.results import TargetResult
+from balise.model.messages import Heartbeat, ProbeMeta, Round, Status
+from balise.model.results import AnchorResult, TargetResult
 from collector import eventtext
 from collector.received import Received
 from collector.stores.summary import chain_ok, duration_ms, http_status
@@ -36,73 +36,130 @@ _STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": " ", "\r": " "}
 
 
 def lines(batch: Sequence[Received]) -> str:
-    out: list[str] = []
-    for item in batch:
-        message = item.message
-        if isinstance(message, Round):
-            out += round_lines(message, item.received_at, item.placement)
-        elif isinstance(message, Status):
-            out.append(status_line(message, item.received_at))
-        else:
-            out.append(heartbeat_line(message, item.received_at))
-    return "\n".join(out)
+    """`batch` as line protocol, by an encoder of its own (see `LineEncoder`)."""
+    return LineEncoder().lines(batch)
 
 
 def round_lines(round_: Round, received_at: float, placement: Placement | None = None) -> list[str]:
-    """One `round` point, and one `target`, `throughput` or `anchor` point per result."""
-    placed = placement or placed_without_history(round_, received_at)
-    meta = round_.meta
-    probe_tags = tags(
-        probe=round_.probe,
-        country=meta.country,
-        region=meta.region,
-        asn=str(meta.asn) if meta.asn else None,
-        access=meta.access.value,
-        network=meta.network,
-    )
-    # The round's own fields (seq, late, clock_suspect) are on its `round` point only:
-    # InfluxDB's cost is per field value, and a result's points share the round's time.
-    tail = f" {_us(placed.at)}"
-    out = [
-        f"round{probe_tags} "
-        + fields(
-            targets=len(round_.targets),
-            failed=sum(not chain_ok(t) for t in round_.targets),
-            anchors_failed=sum(a.failure is not None for a in round_.anchors),
-            clock_synced=round_.clock.synced,
-            started=round_.started,
-            received=received_at,
-            seq=round_.seq,
-            late=round_.late,
-            clock_suspect=not placed.wall_clock,
-        )
-        + tail
-    ]
-    for result in round_.targets:
-        target_tags = probe_tags + _tag("target", result.target)
-        layer = result.failed_layer
-        layer_tag = f",failed_layer={layer.value}" if layer is not None else ""  # plain words
-        out.append(f"target{target_tags}{layer_tag} {_target_fields(result)}{tail}")
-        if (tp := result.throughput) is not None:
-            out.append(
-                f"throughput{target_tags} "
-                + fields(
-                    ok=tp.failure is None,
-                    failure=tp.failure,
-                    kbps=tp.kbps,
-                    bytes=tp.bytes,
-                    duration_ms=duration_ms(tp.t0, tp.t),
-                )
-                + tail
+    return LineEncoder().round_lines(round_, received_at, placement)
+
+
+class LineEncoder:
+    """Line protocol for batches of messages, one encoder per store.
+
+    A point's key is mostly the same round after round: the probe's tags (from its
+    `meta`), a target's, an anchor's. The encoder keeps them escaped, a probe's for as
+    long as its `meta` stays the same, so that each result costs only its own fields
+    (docs/performance.md). Each memo is emptied when it reaches `memo_size` entries:
+    names in messages cannot grow it without bound.
+    """
+
+    __slots__ = ("_anchors", "_memo_size", "_probes", "_targets")
+
+    def __init__(self, *, memo_size: int = 100_000) -> None:
+        self._memo_size = memo_size
+        self._probes: dict[str, tuple[ProbeMeta, str]] = {}
+        self._targets: dict[str, str] = {}
+        self._anchors: dict[tuple[str, str, str], str] = {}
+
+    def lines(self, batch: Sequence[Received]) -> str:
+        out: list[str] = []
+        for item in batch:
+            message = item.message
+            if isinstance(message, Round):
+                out += self.round_lines(message, item.received_at, item.placement)
+            elif isinstance(message, Status):
+                out.append(status_line(message, item.received_at))
+            else:
+                out.append(heartbeat_line(message, item.received_at))
+        return "\n".join(out)
+
+    def round_lines(
+        self, round_: Round, received_at: float, placement: Placement | None = None
+    ) -> list[str]:
+        """One `round` point, and one `target`, `throughput` or `anchor` point per result."""
+        placed = placement or placed_without_history(round_, received_at)
+        probe_tags = self._probe_tags(round_.probe, round_.meta)
+        # The round's own fields (seq, late, clock_suspect) are on its `round` point only:
+        # InfluxDB's cost is per field value, and a result's points share the round's time.
+        tail = f" {_us(placed.at)}"
+        out = [
+            f"round{probe_tags} "
+            + fields(
+                targets=len(round_.targets),
+                failed=sum(not chain_ok(t) for t in round_.targets),
+                anchors_failed=sum(a.failure is not None for a in round_.anchors),
+                clock_synced=round_.clock.synced,
+                started=round_.started,
+                received=received_at,
+                seq=round_.seq,
+                late=round_.late,
+                clock_suspect=not placed.wall_clock,
             )
-    for anchor in round_.anchors:
-        anchor_tags = tags(anchor=anchor.anchor, role=anchor.role, method=anchor.method)
-        out.append(
-            f"anchor{probe_tags}{anchor_tags} "
-            + fields(ok=anchor.failure is None, failure=anchor.failure, rtt_ms=anchor.rtt_ms)
             + tail
+        ]
+        for result in round_.targets:
+            target_tags = probe_tags + self._target_tag(result.target)
+            layer = result.failed_layer
+            layer_tag = f",failed_layer={layer.value}" if layer is not None else ""  # plain words
+            out.append(f"target{target_tags}{layer_tag} {_target_fields(result)}{tail}")
+            if (tp := result.throughput) is not None:
+                out.append(
+                    f"throughput{target_tags} "
+                    + fields(
+                        ok=tp.failure is None,
+                        failure=tp.failure,
+                        kbps=tp.kbps,
+                        bytes=tp.bytes,
+                        duration_ms=duration_ms(tp.t0, tp.t),
+                    )
+                    + tail
+                )
+        for anchor in round_.anchors:
+            anchor_tags = self._anchor_tags(anchor)
+            ok = "ok=true" if anchor.failure is None else "ok=false"
+            rest = fields(failure=anchor.failure, rtt_ms=anchor.rtt_ms)
+            out.append(f"anchor{probe_tags}{anchor_tags} {ok}{',' if rest else ''}{rest}{tail}")
+        return out
+
+    def _probe_tags(self, probe: str, meta: ProbeMeta) -> str:
+        known = self._probes.get(probe)
+        if known is not None and known[0] == meta:
+            return known[1]
+        if len(self._probes) >= self._memo_size:
+            self._probes.clear()
+        probe_tags = tags(
+            probe=probe,
+            country=meta.country,
+            region=meta.region,
+            asn=str(meta.asn) if meta.asn else None,
+            access=meta.access.value,
+            network=meta.network,
         )
-    return out
+        self._probes[probe] = (meta, probe_tags)
+        return probe_tags
+
+    def _target_tag(self, target: str) -> str:
+        tag = self._targets.get(target)
+        if tag is None:
+            if len(self._targets) >= self._memo_size:
+                self._targets.clear()
+            tag = self._targets[target] = _tag("target", target)
+        return tag
+
+    def _anchor_tags(self, anchor: AnchorResult) -> str:
+        key = (anchor.anchor, anchor.role, anchor.method)
+        anchor_tags = self._anchors.get(key)
+        if anchor_tags is None:
+            if len(self._anchors) >= self._memo_size:
+                self._anchors.clear()
+            anchor_tags = self._anchors[key] = tags(
+                anchor=anchor.anchor, role=anchor.role, method=anchor.method
+            )
+        return anchor_tags
+
+
+_LAYER_FIELDS = (("dns_ms", "dns"), ("tcp_ms", "tcp"), ("tls_ms", "tls"), ("http_ms", "http"))
 
 
 def _target_fields(result: TargetResult) -> str:
@@ -111,19 +168,18 @@ def _target_fields(result: TargetResult) -> str:
 
     A flag (`truncated`, `dns_bogon`, `blockpage`) is written only when true: most results
     have none, and InfluxDB's cost is per field value."""
-    parts = ["ok=true" if chain_ok(result) else "ok=false"]
+    truncated = result.truncated
+    parts = ["ok=true" if result.failed_layer is None and not truncated else "ok=false"]
     if result.failure is not None:
         parts.append(f'failure="{result.failure.translate(_STRING_ESCAPES)}"')
-    if result.truncated:
+    if truncated:
         parts.append("truncated=true")
-    for name, steps in (
-        ("dns_ms", result.dns),
-        ("tcp_ms", result.tcp),
-        ("tls_ms", result.tls),
-        ("http_ms", result.http),
-    ):
-        if steps and (ms := _float(duration_ms(steps[0].t0, steps[0].t))) is not None:
-            parts.append(f"{name}={ms}")
+    for name, layer in _LAYER_FIELDS:
+        if steps := getattr(result, layer):
+            first = steps[0]
+            ms = round((first.t - first.t0) * 1000.0, 3)  # summary.duration_ms
+            if math.isfinite(ms):
+                parts.append(f"{name}={ms!r}")
     if (status := http_status(result)) is not None:
         parts.append(f"http_status={status}i")
     if any(d.bogon for d in result.dns):

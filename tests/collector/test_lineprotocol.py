@@ -115,6 +115,29 @@ def test_a_redelivered_round_gives_the_same_points():
     assert first == again  # same series and timestamp: InfluxDB overwrites
 
 
+def test_one_encoder_writes_what_a_fresh_one_writes_as_probes_move_and_memos_fill():
+    """The encoder keeps each probe's tags while its meta is unchanged: a probe that
+    moves gets its new tags at once, and emptying a full memo changes nothing."""
+    encoder = lineprotocol.LineEncoder(memo_size=2)
+    rounds = [
+        make_round(probe=probe, seq=seq, started=T + seq, targets=[target], country=country)
+        for seq, (probe, country, target) in enumerate(
+            [
+                ("p1", "IR", "tiktok"),
+                ("p1", "IR", "tiktok"),
+                ("p1", "NC", "tiktok"),  # the same probe, moved
+                ("p2", "NC", "whatsapp"),
+                ("p3", "FR", "signal"),  # a third probe: the memo of two is emptied
+                ("p1", "NC", "youtube"),
+            ]
+        )
+    ]
+    for round_ in rounds:
+        assert encoder.round_lines(round_, T) == round_lines(round_, T)
+    countries = [parse(encoder.round_lines(r, T)[1])[1]["country"] for r in rounds]
+    assert countries == ["IR", "IR", "NC", "NC", "FR", "NC"]
+
+
 def test_statuses_and_heartbeats_are_probe_status_points():
     batch = [
         Received(make_status("p1", "offline", at=None), b"", T),

@@ -267,6 +267,21 @@ def test_influxdb_answers_and_has_the_database(deployed):
     assert "balise" in names
 
 
+def test_influxdb_runs_with_the_deployed_garbage_collector_settings(deployed):
+    pidfile = FALLBACK_PIDS / "influxdb.pid"
+    if pidfile.exists():
+        pid = pidfile.read_text().strip()
+    else:
+        show = ["systemctl", "show", "--property=MainPID", "--value", "influxdb.service"]
+        pid = subprocess.run(show, capture_output=True, text=True, check=True).stdout.strip()
+    environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    assert b"GOGC=400" in environment
+    limits = [v for v in environment if v.startswith(b"GOMEMLIMIT=")]
+    assert len(limits) == 1
+    assert limits[0].endswith(b"MiB")
+    assert int(limits[0][len(b"GOMEMLIMIT=") : -len(b"MiB")]) > 0
+
+
 def test_the_collector_answers_on_its_health_endpoint(deployed):
     status, _ = get(f"http://127.0.0.1:{deployed.http_port}/health")
     assert status == 200

@@ -7,6 +7,8 @@ import yaml
 from balise.bench.ping_sockets import EVERY_GROUP
 from balise.bench.probe import UNIT_ENVIRONMENT
 from balise.bench.services import (
+    INFLUXDB_GC_PERCENT,
+    INFLUXDB_MEMORY_LIMIT_SHARE,
     MOSQUITTO_MAX_INFLIGHT,
     PRODUCTION_COORDINATOR_SETTINGS,
     PRODUCTION_DATA_SETTINGS,
@@ -21,6 +23,13 @@ def test_bench_influxdb_has_the_deployed_data_settings():
     settings = f"{PRODUCTION_DATA_SETTINGS}\n{PRODUCTION_COORDINATOR_SETTINGS}"
     for setting in settings.splitlines():
         assert setting in deployed, f"{setting!r} is not in {TEMPLATE}"
+
+
+def test_bench_influxdb_collects_garbage_as_deployed():
+    defaults = yaml.safe_load((ROLES / "influxdb/defaults/main.yml").read_text())
+    assert defaults["influxdb_go_gc_percent"] == INFLUXDB_GC_PERCENT
+    limit = defaults["influxdb_go_memory_limit_mb"].replace(" ", "")
+    assert f"(ansible_memtotal_mb*{INFLUXDB_MEMORY_LIMIT_SHARE})" in limit
 
 
 def test_bench_mosquitto_has_the_deployed_inflight_window():
