@@ -157,17 +157,19 @@ def _meta(number: int) -> ProbeMeta:
 def _chain(
     name: str, rng: random.Random, *, failed: Layer | None = None, throughput: bool = False
 ) -> TargetResult:
-    """One target's chain, timed on a monotonic clock like a probe's, each step's duration
-    drawn around a typical mobile line's."""
+    """One target's chain as a probe records it (probe/measurements): times in seconds
+    from the round's start to a tenth of a millisecond (RoundClock), each step's duration
+    drawn around a typical mobile line's; HTTPS a HEAD (no body), plain HTTP the
+    platform's 301 to HTTPS, recorded and not followed."""
     domain = f"www.{name}.example"
     address = "203.0.113.10"
     failure: Failure | None = "connection_reset" if failed else None
-    clock = rng.uniform(1_000.0, 1_000_000.0)
+    clock = round(rng.uniform(0.0, 1.0), 4)  # targets are measured side by side
 
     def step(typical_s: float, spread: float = 0.5) -> tuple[float, float]:
         nonlocal clock
         t0 = clock
-        clock += rng.uniform(1 - spread, 1 + spread) * typical_s
+        clock = round(clock + rng.uniform(1 - spread, 1 + spread) * typical_s, 4)
         return t0, clock
 
     dns_t0, dns_t = step(0.021)
@@ -244,15 +246,14 @@ def _chain(
             failure=failure if failed == Layer.HTTP else None,
             url=f"https://{domain}/",
             status=None if failed == Layer.HTTP else 200,
-            body_length=None if failed == Layer.HTTP else rng.randrange(40_000, 60_000),
-            title=None if failed == Layer.HTTP else name,
         ),
         HttpResult(
             t0=http_t0,
             t=http_t,
             url=f"http://{domain}/",
-            status=200,
-            body_length=rng.randrange(40_000, 60_000),
+            status=301,
+            body_length=rng.randrange(160, 180),
+            title="301 Moved Permanently",
             redirects=(f"https://{domain}/",),
         ),
     )
