@@ -12,7 +12,7 @@ and a re-delivery lands on the same points (docs/durability.md).
 
 import math
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, TypeVar
 
 from balise.model.events import Event
 from balise.model.messages import Heartbeat, ProbeMeta, Round, Status
@@ -27,6 +27,8 @@ PRECISION_V1: Final = "u"
 PRECISION_V2: Final = "us"
 
 FieldValue = str | bool | int | float | None
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 # InfluxDB 1.x reads a backslash in a tag as itself, unless it escapes `,`, `=` or
@@ -115,19 +117,18 @@ class LineEncoder:
                     )
                     + tail
                 )
-        for anchor in round_.anchors:
-            anchor_tags = self._anchor_tags(anchor)
-            ok = "ok=true" if anchor.failure is None else "ok=false"
-            rest = fields(failure=anchor.failure, rtt_ms=anchor.rtt_ms)
-            out.append(f"anchor{probe_tags}{anchor_tags} {ok}{',' if rest else ''}{rest}{tail}")
+        out.extend(
+            f"anchor{probe_tags}{self._anchor_tags(anchor)} "
+            + fields(ok=anchor.failure is None, failure=anchor.failure, rtt_ms=anchor.rtt_ms)
+            + tail
+            for anchor in round_.anchors
+        )
         return out
 
     def _probe_tags(self, probe: str, meta: ProbeMeta) -> str:
         known = self._probes.get(probe)
         if known is not None and known[0] == meta:
             return known[1]
-        if len(self._probes) >= self._memo_size:
-            self._probes.clear()
         probe_tags = tags(
             probe=probe,
             country=meta.country,
@@ -136,30 +137,28 @@ class LineEncoder:
             access=meta.access.value,
             network=meta.network,
         )
-        self._probes[probe] = (meta, probe_tags)
+        self._remember(self._probes, probe, (meta, probe_tags))
         return probe_tags
 
     def _target_tag(self, target: str) -> str:
         tag = self._targets.get(target)
         if tag is None:
-            if len(self._targets) >= self._memo_size:
-                self._targets.clear()
-            tag = self._targets[target] = _tag("target", target)
+            tag = self._remember(self._targets, target, _tag("target", target))
         return tag
 
     def _anchor_tags(self, anchor: AnchorResult) -> str:
         key = (anchor.anchor, anchor.role, anchor.method)
         anchor_tags = self._anchors.get(key)
         if anchor_tags is None:
-            if len(self._anchors) >= self._memo_size:
-                self._anchors.clear()
-            anchor_tags = self._anchors[key] = tags(
-                anchor=anchor.anchor, role=anchor.role, method=anchor.method
-            )
+            made = tags(anchor=anchor.anchor, role=anchor.role, method=anchor.method)
+            anchor_tags = self._remember(self._anchors, key, made)
         return anchor_tags
 
-
-_LAYER_FIELDS = (("dns_ms", "dns"), ("tcp_ms", "tcp"), ("tls_ms", "tls"), ("http_ms", "http"))
+    def _remember(self, memo: dict[K, V], key: K, value: V) -> V:
+        if len(memo) >= self._memo_size:
+            memo.clear()
+        memo[key] = value
+        return value
 
 
 def _target_fields(result: TargetResult) -> str:
@@ -168,18 +167,19 @@ def _target_fields(result: TargetResult) -> str:
 
     A flag (`truncated`, `dns_bogon`, `blockpage`) is written only when true: most results
     have none, and InfluxDB's cost is per field value."""
-    truncated = result.truncated
-    parts = ["ok=true" if result.failed_layer is None and not truncated else "ok=false"]
+    parts = ["ok=true" if chain_ok(result) else "ok=false"]
     if result.failure is not None:
         parts.append(f'failure="{result.failure.translate(_STRING_ESCAPES)}"')
-    if truncated:
+    if result.truncated:
         parts.append("truncated=true")
-    for name, layer in _LAYER_FIELDS:
-        if steps := getattr(result, layer):
-            first = steps[0]
-            ms = round((first.t - first.t0) * 1000.0, 3)  # summary.duration_ms
-            if math.isfinite(ms):
-                parts.append(f"{name}={ms!r}")
+    for name, steps in (
+        ("dns_ms", result.dns),
+        ("tcp_ms", result.tcp),
+        ("tls_ms", result.tls),
+        ("http_ms", result.http),
+    ):
+        if steps and (ms := _float(duration_ms(steps[0].t0, steps[0].t))) is not None:
+            parts.append(f"{name}={ms}")
     if (status := http_status(result)) is not None:
         parts.append(f"http_status={status}i")
     if any(d.bogon for d in result.dns):
