@@ -5,6 +5,14 @@ store write, each probe's acknowledgement advances to the highest seq such that
 every round above its floor (rounds the probe no longer holds) and up to it is
 stored. Acknowledgements are retained, so a probe learns its state on reconnect,
 and coalesced: only the newest per probe is sent.
+
+They go at QoS 0. An acknowledgement is cumulative and retained: the broker keeps the
+newest, a probe gets it again each time it subscribes, and a later one covers an earlier
+one lost. What QoS 1 would add is a PUBACK per acknowledgement, a tenth of the
+collector's CPU under a large fleet (docs/performance.md). What QoS 0 can lose is what
+was on its way when the collector's broker session ended: each new session sends every
+probe's current acknowledgement again, and so does a round received twice (its probe
+did not hear that it was stored).
 """
 
 import asyncio
@@ -20,7 +28,7 @@ from collector.received import Received
 from collector.seen import SeenSeqs
 from collector.sharing import Stored, stored_of
 
-SEND_AT_ONCE = 512  # balise.mqtt lets 256 be on the wire and 1024 wait before aiomqtt warns
+SEND_AT_ONCE = 512  # published together, then the next ones
 
 
 class _ProbeAcks:
@@ -76,15 +84,20 @@ class Acknowledger:
         if self._due:
             self._wake.set()
 
-    async def run(self, client: aiomqtt.Client) -> None:
-        """Send due acknowledgements while this broker session lasts.
+    def resend(self, probe: str, seq: int) -> None:
+        """Round `seq` of `probe` came again: if it is acknowledged, say so again."""
+        state = self._probes.get(probe)
+        if state is not None and 0 < seq <= state.acked:
+            self._due[probe] = state.acked
+            self._wake.set()
 
-        Up to `SEND_AT_ONCE` are in flight together: a batch of rounds from a large
-        fleet makes as many acknowledgements, and one at a time each would wait for
-        the broker's reply before the next. No time limit: under load the broker's
-        reply can take longer than aiomqtt's default ten seconds, and a timeout there
-        would end the session, and with it every message received but not yet ingested.
-        """
+    async def run(self, client: aiomqtt.Client) -> None:
+        """Send due acknowledgements while this broker session lasts, starting with every
+        probe's current one: what the last session had on its way may not have arrived."""
+        for probe, state in self._probes.items():
+            if state.acked:
+                self._due[probe] = state.acked
+        self._wake.set()
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -95,7 +108,7 @@ class Acknowledger:
                         client.publish(
                             wire.topic(probe, "ack"),
                             wire.encode(Ack(probe=probe, seq=seq)),
-                            qos=1,
+                            qos=0,
                             retain=True,
                             timeout=math.inf,  # a busy broker is no lost connection
                         )

@@ -6,7 +6,7 @@ dropped, and the collector goes on with the next one.
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from balise import wire
 from balise.model.messages import Heartbeat, Round, Status
@@ -34,8 +34,10 @@ class Ingest:
         keyring: Keyring | None = None,
         seq_window: int = 1_000_000,
         clocks: BootClocks | None = None,
+        on_duplicate: Callable[[str, int], None] | None = None,
     ) -> None:
         """With a `keyring`, rounds must be signed by an enrolled, unrevoked probe.
+        `on_duplicate(probe, seq)` hears of every round received again.
 
         Without a `writer` nothing is stored or placed in time: messages only reach the
         observers (the detecting instance of several sharing a fleet, collector/sharing.py).
@@ -45,6 +47,7 @@ class Ingest:
         self._writer = writer
         self._clocks = clocks or BootClocks()
         self._observers = tuple(observers)
+        self._on_duplicate = on_duplicate
         self._counters = counters
         self._seen: dict[str, SeenSeqs] = {}
         self._log = ThrottledLog(log)
@@ -73,7 +76,7 @@ class Ingest:
         if seen is None:
             seen = self._seen[round_.probe] = SeenSeqs()
         if round_.seq in seen:
-            self._counters.duplicates += 1
+            self._duplicate(round_)
             return
         newest = seen.newest()
         if newest is not None and round_.seq > newest + self._seq_window:
@@ -97,6 +100,11 @@ class Ingest:
                 observer.observe_round(round_, received_at)
             except Exception:  # noqa: BLE001 - an observer's bug must not stop ingest
                 self._observer_failed(observer)
+
+    def _duplicate(self, round_: Round) -> None:
+        self._counters.duplicates += 1
+        if self._on_duplicate is not None:
+            self._on_duplicate(round_.probe, round_.seq)
 
     def _other(self, message: Status | Heartbeat, payload: bytes, received_at: float) -> None:
         if self._writer is not None and not self._writer.offer(

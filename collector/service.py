@@ -96,6 +96,7 @@ class Collector:
             keyring=self.keyring,
             seq_window=fleet.seq_window if fleet is not None else 1_000_000,
             clocks=self.clocks,
+            on_duplicate=self.acks.resend,
         )
         outputs = settings.outputs
         self._mqtt_events = MqttEventPublisher(self.counters, capacity=outputs.queue)

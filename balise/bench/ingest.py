@@ -291,16 +291,62 @@ def _run_baseline(url: str, expected_rounds: int) -> baseline.BaselineReport | N
     return report
 
 
+@dataclass(frozen=True, slots=True)
+class Storing:
+    """How the collector stored a paced phase's results while the fleet published them."""
+
+    caught_up: float  # when all were stored (wall clock)
+    rate: float | None  # results/s: the slope of results stored against time
+    behind_max_s: float  # the furthest stored results trailed the publications, in seconds
+    behind_max_at_s: float  # when, from the first publication
+
+
 def _sustain(
     synthetic: Fleet, collector: CollectorProcess, rounds: int, seconds: float, before: int
-) -> tuple[Phase, float]:
-    """Publish `rounds` over `seconds` with the collector running; return the phase and
-    when the collector had stored its results (`before` of them were stored earlier)."""
+) -> tuple[Phase, Storing]:
+    """Publish `rounds` over `seconds` with the collector running (`before` results were
+    stored earlier); return the phase and how its results were stored."""
     with collector.recording() as samples:
         # Returns once every acknowledgement came, or `ack_wait_s` later.
         live = synthetic.publish(rounds, rate=rounds / seconds, acks=True)
         caught_up = collector.wait_stored(before + live.results)
-    return live, next((t for t, n in samples if n >= before + live.results), caught_up)
+    stored = [(t, n - before) for t, n in samples]
+    behind, behind_at = _behind_max(stored, live)
+    return live, Storing(
+        caught_up=next((t for t, n in stored if n >= live.results), caught_up),
+        rate=_storing_rate(stored, live),
+        behind_max_s=behind,
+        behind_max_at_s=behind_at,
+    )
+
+
+def _storing_rate(stored: Sequence[tuple[float, int]], live: Phase) -> float | None:
+    """Results stored per second while the fleet published, from the least-squares line
+    through the samples after the phase's first tenth (its first batches still on their
+    way). Unlike published results over the time until all are stored, it does not count
+    the last results' way through the collector (a batch interval and a write) as
+    slowness: a collector that keeps up stores at the offered rate, one that does not
+    at what it can."""
+    span = live.last_publish - live.first_publish
+    window = [(t, n) for t, n in stored if live.first_publish + span / 10 <= t <= live.last_publish]
+    if len(window) < 2:  # noqa: PLR2004 - a line needs two points
+        return None
+    times, counts = zip(*window, strict=True)
+    return statistics.linear_regression(times, counts).slope
+
+
+def _behind_max(stored: Sequence[tuple[float, int]], live: Phase) -> tuple[float, float]:
+    """The furthest the results stored trailed those published, in seconds of publishing
+    (the fleet publishes at a steady pace from its first publication to its last), and
+    when, in seconds from the first publication."""
+    span = live.last_publish - live.first_publish
+    pace = live.results / span if span > 0 else math.inf
+    behind = at = 0.0
+    for t, n in stored:
+        published = live.results if t >= live.last_publish else pace * (t - live.first_publish)
+        if (published - n) / pace > behind:
+            behind, at = (published - n) / pace, t - live.first_publish
+    return behind, at
 
 
 def _percentiles(values: Sequence[float]) -> dict[str, float | None]:
@@ -367,7 +413,7 @@ def bench_ingest(
                 "mosquitto": _pid_started_with(workdir / "mosquitto.conf"),
             }
             cpu_at_start = {name: cpu_s(pid) for name, pid in daemons.items()}
-            live, caught_up = _sustain(synthetic, collector, rounds, seconds, queued.results)
+            live, storing = _sustain(synthetic, collector, rounds, seconds, queued.results)
             live_cpu = {name: cpu_s(pid) - cpu_at_start[name] for name, pid in daemons.items()}
             live_cpu["fleet"] = live.cpu_s
             health = collector.health()
@@ -391,12 +437,18 @@ def bench_ingest(
         "ratio": round(ingest_rate / baseline_rate, 2),
         "sustained_offered_results_per_s": round(live.results / live_span),
         "sustained_seconds": round(live_span, 1),
+        # While the fleet published (see _storing_rate): at the offered rate if kept up.
+        "sustained_storing_results_per_s": round(storing.rate) if storing.rate else None,
+        # Published results over the time from the first publication until all were stored:
+        # the last ones' way through the collector counts too, so always under the offered.
         "sustained_stored_results_per_s": round(
-            live.results / max(caught_up - live.first_publish, 1e-9)
+            live.results / max(storing.caught_up - live.first_publish, 1e-9)
         ),
         # Kept up: all was stored this soon after the last publication (a batch interval
         # and a write, a second or two), not a backlog left to drain.
-        "sustained_drain_s": round(caught_up - live.last_publish, 1),
+        "sustained_drain_s": round(storing.caught_up - live.last_publish, 1),
+        "sustained_behind_max_s": round(storing.behind_max_s, 1),
+        "sustained_behind_max_at_s": round(storing.behind_max_at_s, 1),
         "sustained_unacked_rounds": live.unacked,
         "sustained_cpu_us_per_result": {
             name: round(1e6 * cpu / max(live.results, 1), 1) for name, cpu in live_cpu.items()
@@ -404,7 +456,7 @@ def bench_ingest(
         # The CPU read for the phase (from before its first publication to its last
         # acknowledgement) over the time from its first publication until all was stored.
         "sustained_cores_used": round(
-            sum(live_cpu.values()) / max(caught_up - live.first_publish, 1e-9), 2
+            sum(live_cpu.values()) / max(storing.caught_up - live.first_publish, 1e-9), 2
         ),
         **{f"latency_{k}": v for k, v in _percentiles(live.latencies).items()},
         "published_results": published,

@@ -309,3 +309,49 @@ async def test_a_broker_outage_is_not_read_as_the_fleet_falling_silent(tmp_path)
         assert event.kind == EventKind.NETWORK_SHUTDOWN
     finally:
         broker.stop()
+
+
+async def test_acknowledgements_are_sent_again_after_a_lost_session_and_a_duplicate(
+    mosquitto, tmp_path
+):
+    """Acknowledgements go at QoS 0 (cumulative and retained): what a session had on its
+    way may be lost, so a new session sends every probe's again, and so does a round that
+    arrives twice."""
+    probe = f"ack-{time.monotonic_ns()}"
+    config = settings(mosquitto, tmp_path, SqliteStoreSettings())
+    acks: list[tuple[int, int]] = []  # (seq, QoS) as the probe receives them
+
+    async def listen(client: aiomqtt.Client) -> None:
+        async for got in client.messages:
+            acks.append((wire.decode_ack(got.payload, probe).seq, got.qos))  # noqa: PERF401 - read while it grows
+
+    async with (
+        Collector(config, catalog=CATALOG) as collector,
+        aiomqtt.Client("127.0.0.1", mosquitto.port) as listener,
+    ):
+        await listener.subscribe(wire.topic(probe, "ack"), qos=1)
+        listening = asyncio.create_task(listen(listener), name="test.acks")
+        try:
+            await until(lambda: collector.counters.mqtt_connected)
+            await publish(mosquitto, message(make_round(probe=probe, seq=1)))
+            await publish(mosquitto, message(make_round(probe=probe, seq=2)))
+            await until(lambda: acks and acks[-1][0] == 2)
+            assert {qos for _, qos in acks} == {0}
+
+            # The broker drops the collector's session when another client takes its id.
+            heard = len(acks)
+            with contextlib.suppress(aiomqtt.MqttError):
+                async with aiomqtt.Client(
+                    "127.0.0.1", mosquitto.port, identifier=config.client_id, clean_session=False
+                ):
+                    pass
+            await until(lambda: len(acks) > heard)
+            assert acks[heard:] == [(2, 0)]
+
+            heard = len(acks)
+            await publish(mosquitto, message(make_round(probe=probe, seq=1)))  # again
+            await until(lambda: len(acks) > heard)
+            assert acks[heard:] == [(2, 0)]
+            assert collector.counters.duplicates == 1
+        finally:
+            listening.cancel()
