@@ -13,20 +13,18 @@ from publication to the collector's acknowledgement (which means: stored).
 """
 
 import array
-import asyncio
 import contextlib
 import itertools
-import logging
-import math
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
-import aiomqtt
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
 
 from balise import wire
 from balise.config import load_toml
@@ -42,7 +40,7 @@ from balise.model.results import (
     ThroughputResult,
     TlsResult,
 )
-from balise.mqtt import MqttSettings, make_client
+from balise.mqtt import MqttSettings
 
 if TYPE_CHECKING:
     from balise.model.failures import Failure
@@ -50,7 +48,10 @@ if TYPE_CHECKING:
 NOISE_SHARE = 0.05  # rounds with one failing target
 VARIANTS = 64  # prebuilt rounds of measured durations per kind
 TICK_S = 0.01  # a paced publisher publishes what is due this often
-CHUNK = 256  # publications awaited together
+CHUNK = 256  # publications sent together; as many at most unconfirmed, as fast as it can
+KEEPALIVE_S = 60
+CONNECT_TIMEOUT_S = 30.0
+GO_TIMEOUT_S = 600.0  # the other publishers building their rounds; the broker's PUBACKs
 READY = "ready"
 GO = "go"
 
@@ -319,28 +320,16 @@ class _AckClock:
         self.pending: dict[str, deque[tuple[int, float]]] = {}
         self.latencies = array.array("d")
         self.outstanding = 0
-        self.all_acked = asyncio.Event()
-        self.all_acked.set()
 
     def published(self, probe: str, seq: int, at: float) -> None:
         self.pending.setdefault(probe, deque()).append((seq, at))
         self.outstanding += 1
-        self.all_acked.clear()
 
     def acked(self, probe: str, seq: int, at: float) -> None:
         waiting = self.pending.get(probe)
         while waiting and waiting[0][0] <= seq:
             self.latencies.append(at - waiting.popleft()[1])
             self.outstanding -= 1
-        if not self.outstanding:
-            self.all_acked.set()
-
-
-async def _listen_acks(client: aiomqtt.Client, clock: _AckClock) -> None:
-    async for message in client.messages:
-        probe, _ = wire.parse_topic(message.topic.value)
-        if probe in clock.pending and isinstance(message.payload, bytes):
-            clock.acked(probe, wire.decode_ack(message.payload, probe).seq, time.time())
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,11 +365,75 @@ def _plan(job: Job, start_wall: float) -> Iterator[_Publication]:
         )
 
 
-async def _publish(job: Job, conn: Connection) -> Report:
+class _Connection:
+    """One paho client driven by this process's only thread, without an event loop.
+
+    A load generator's CPU is taken from what it measures, on the collector's machine:
+    with aiomqtt each publication was a task and an event of its own (15 µs of CPU per
+    result), and the probes of a real fleet spend nothing of the collector's.
+    """
+
+    def __init__(self, url: str, identifier: str, clock: _AckClock) -> None:
+        host, port, _ = MqttSettings(url=url).endpoint()
+        self._clock = clock
+        self.confirmed = 0  # publications the broker has acknowledged (PUBACK)
+        self._subscribed: set[int] = set()
+        client = self._client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=identifier,
+            protocol=paho.MQTTv311,
+            clean_session=True,
+        )
+        client.max_inflight_messages_set(0)  # bounded here (`CHUNK`), never rescanned
+        client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        client.connect(host, port, keepalive=KEEPALIVE_S)
+        self.loop_until(client.is_connected, CONNECT_TIMEOUT_S, "connection")
+
+    def subscribe(self, topics: list[str]) -> None:
+        _, mid = self._client.subscribe([(topic, 1) for topic in topics])
+        self.loop_until(lambda: mid in self._subscribed, CONNECT_TIMEOUT_S, "subscription")
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        info = self._client.publish(topic, payload, qos=1)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            raise ConnectionError(f"bench publisher: {paho.error_string(info.rc)}")
+
+    def loop(self, timeout_s: float = TICK_S) -> None:
+        """Read and write what the socket has for us, waiting at most `timeout_s`."""
+        rc = self._client.loop(timeout=timeout_s)
+        if rc != paho.MQTT_ERR_SUCCESS:
+            raise ConnectionError(f"bench publisher: {paho.error_string(rc)}")
+
+    def loop_until(self, done: Callable[[], bool], timeout_s: float, what: str) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while not done():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"bench publisher: no {what} within {timeout_s:g}s")
+            self.loop()
+        return True
+
+    def close(self) -> None:
+        self._client.disconnect()
+
+    def _on_publish(self, *_: object) -> None:
+        self.confirmed += 1
+
+    def _on_subscribe(self, _client: object, _userdata: object, mid: int, *_: object) -> None:
+        self._subscribed.add(mid)
+
+    def _on_message(self, _client: object, _userdata: object, message: paho.MQTTMessage) -> None:
+        probe, _ = wire.parse_topic(message.topic)
+        if probe in self._clock.pending:
+            ack = wire.decode_ack(bytes(message.payload), probe)
+            self._clock.acked(probe, ack.seq, time.time())
+
+
+def _publish(job: Job, conn: Connection) -> Report:
     clock = _AckClock()
     published = results = 0
     first = last = 0.0
-    settings = MqttSettings(url=job.url)
     identifier = f"bench-publisher-{job.probes[0] if job.probes else 0}"
     # A paced phase is built before it starts (the load generator's own work would compete
     # with the collector for this machine's cores) and published on its schedule.
@@ -388,47 +441,42 @@ async def _publish(job: Job, conn: Connection) -> Report:
     plan: Iterable[_Publication] = _plan(job, start_wall)
     if job.start_at is not None:
         plan = list(plan)
-    async with make_client(settings, identifier=identifier, persistent=False) as client:
-        listener: asyncio.Task[None] | None = None
+    mqtt = _Connection(job.url, identifier, clock)
+    try:
         if job.acks:  # our probes' acknowledgements only, not the whole fleet's
-            await client.subscribe([(wire.topic(probe_id(n), "ack"), 1) for n in job.probes])
-            listener = asyncio.create_task(_listen_acks(client, clock), name="bench.acks")
+            mqtt.subscribe([wire.topic(probe_id(n), "ack") for n in job.probes])
         conn.send(READY)
-        await asyncio.to_thread(conn.recv)  # GO
-        await asyncio.sleep(max(0.0, start_wall - time.time()))
+        mqtt.loop_until(lambda: conn.poll(0), GO_TIMEOUT_S, "go")
+        conn.recv()  # GO
+        mqtt.loop_until(lambda: time.time() >= start_wall, GO_TIMEOUT_S, "start")
         started = time.monotonic()
         cpu_at_go = time.process_time()
         publications = iter(plan)
         while published < job.rounds and job.probes:
             if job.rate > 0:
                 due = min(job.rounds, int((time.monotonic() - started) * job.rate)) - published
-                if due <= 0:
-                    await asyncio.sleep(TICK_S)
-                    continue
-            else:
-                due = min(CHUNK, job.rounds - published)
-            sends: list[Awaitable[None]] = []
+            else:  # as fast as the broker takes them, `CHUNK` at most unconfirmed
+                due = min(CHUNK - (published - mqtt.confirmed), job.rounds - published)
+            if due <= 0:
+                mqtt.loop()
+                continue
             for publication in itertools.islice(publications, min(due, CHUNK)):
                 if job.acks:
                     clock.published(publication.probe, publication.seq, publication.started)
-                # No time limit: with one, aiomqtt wraps every publication in a task and a
-                # timer of its own, load-generator CPU taken from what is measured.
-                sends.append(
-                    client.publish(publication.topic, publication.payload, qos=1, timeout=math.inf)
-                )
+                mqtt.publish(publication.topic, publication.payload)
+                published += 1
                 results += publication.results
                 last = publication.started
                 first = first or last
-            published += len(sends)
-            await asyncio.gather(*sends)
+            mqtt.loop(0)
         cpu_s = time.process_time() - cpu_at_go
-        if listener is not None:
+        # Every publication is the broker's before the report says so.
+        mqtt.loop_until(lambda: mqtt.confirmed >= published, GO_TIMEOUT_S, "PUBACK")
+        if job.acks:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(job.ack_wait_s):
-                    await clock.all_acked.wait()
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+                mqtt.loop_until(lambda: clock.outstanding == 0, job.ack_wait_s, "acknowledgement")
+    finally:
+        mqtt.close()
     seqs = (
         [
             seq + job.rounds // len(job.probes) + (1 if n < job.rounds % len(job.probes) else 0)
@@ -456,7 +504,5 @@ def payload(round_: Round) -> bytes:
 
 def run_publisher(job: Job, conn: Connection) -> None:
     """A publisher process's main: connect, say `ready`, wait for `go`, publish, report."""
-    # aiomqtt warns of every publication past its tenth in flight: here that is the point.
-    logging.getLogger("mqtt").setLevel(logging.ERROR)
-    conn.send(asyncio.run(_publish(job, conn)))
+    conn.send(_publish(job, conn))
     conn.close()

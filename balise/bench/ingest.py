@@ -296,7 +296,6 @@ class Storing:
     """How the collector stored a paced phase's results while the fleet published them."""
 
     caught_up: float  # when all were stored (wall clock)
-    rate: float | None  # results/s: the slope of results stored against time
     behind_max_s: float  # the furthest stored results trailed the publications, in seconds
     behind_max_at_s: float  # when, from the first publication
 
@@ -314,25 +313,9 @@ def _sustain(
     behind, behind_at = _behind_max(stored, live)
     return live, Storing(
         caught_up=next((t for t, n in stored if n >= live.results), caught_up),
-        rate=_storing_rate(stored, live),
         behind_max_s=behind,
         behind_max_at_s=behind_at,
     )
-
-
-def _storing_rate(stored: Sequence[tuple[float, int]], live: Phase) -> float | None:
-    """Results stored per second while the fleet published, from the least-squares line
-    through the samples after the phase's first tenth (its first batches still on their
-    way). Unlike published results over the time until all are stored, it does not count
-    the last results' way through the collector (a batch interval and a write) as
-    slowness: a collector that keeps up stores at the offered rate, one that does not
-    at what it can."""
-    span = live.last_publish - live.first_publish
-    window = [(t, n) for t, n in stored if live.first_publish + span / 10 <= t <= live.last_publish]
-    if len(window) < 2:  # noqa: PLR2004 - a line needs two points
-        return None
-    times, counts = zip(*window, strict=True)
-    return statistics.linear_regression(times, counts).slope
 
 
 def _behind_max(stored: Sequence[tuple[float, int]], live: Phase) -> tuple[float, float]:
@@ -437,10 +420,9 @@ def bench_ingest(
         "ratio": round(ingest_rate / baseline_rate, 2),
         "sustained_offered_results_per_s": round(live.results / live_span),
         "sustained_seconds": round(live_span, 1),
-        # While the fleet published (see _storing_rate): at the offered rate if kept up.
-        "sustained_storing_results_per_s": round(storing.rate) if storing.rate else None,
         # Published results over the time from the first publication until all were stored:
-        # the last ones' way through the collector counts too, so always under the offered.
+        # the last ones' way through the collector counts too, so a collector that keeps up
+        # comes close to the offered rate, never above it.
         "sustained_stored_results_per_s": round(
             live.results / max(storing.caught_up - live.first_publish, 1e-9)
         ),
