@@ -24,10 +24,10 @@ log = logging.getLogger(__name__)
 
 # QoS 1 publications on the wire before the broker's replies: no limit of paho's (its
 # default: 20). Each publisher bounds its own (a probe sends a round at a time, the
-# collector's events and notices are few, the bench's fleet sends 256 at once), and with
-# a limit paho scans every publication waiting at each PUBACK. How many publications may
-# wait before aiomqtt warns (its default: 10): the collector acknowledges thousands of
-# rounds a batch (collector/acks.py).
+# collector's events and stored notices are few), and with a limit paho scans every
+# publication waiting at each PUBACK. How many publications may wait before aiomqtt warns
+# (its default: 10): the collector acknowledges thousands of rounds a batch
+# (collector/acks.py, 512 at once).
 MAX_INFLIGHT = 0  # paho: unlimited
 MAX_PENDING_PUBLICATIONS = 1024
 

@@ -327,8 +327,8 @@ def _behind_max(stored: Sequence[tuple[float, int]], live: Phase) -> tuple[float
     behind = at = 0.0
     for t, n in stored:
         published = live.results if t >= live.last_publish else pace * (t - live.first_publish)
-        if (published - n) / pace > behind:
-            behind, at = (published - n) / pace, t - live.first_publish
+        if (trailing := (published - n) / pace) > behind:
+            behind, at = trailing, t - live.first_publish
     return behind, at
 
 
